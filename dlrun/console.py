@@ -1,0 +1,84 @@
+"""What the user sees in the terminal: a rich progress bar on a terminal, plain per-epoch lines
+otherwise (also written to dlrun.log), and a compact summary at the end."""
+
+import logging
+import sys
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+log = logging.getLogger("dlrun")
+console = Console(highlight=False)
+
+
+def format_metrics(row: dict) -> str:
+    parts = []
+    for key, value in row.items():
+        if key in ("epoch",):
+            continue
+        if key == "lr":
+            parts.append(f"lr {value:.3g}")
+        elif key == "samples_per_s":
+            parts.append(f"{value:,.0f} samples/s")
+        elif key == "epoch_s":
+            parts.append(f"{value:.2f}s")
+        else:
+            parts.append(f"{key} {value:.4f}")
+    return "  ".join(parts)
+
+
+class EpochReporter:
+    """Progress bar over batches and epochs on a terminal; one line per epoch otherwise."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, enabled: bool):
+        self.epochs, self.steps = epochs, steps_per_epoch
+        self.live = enabled and sys.stdout.isatty()
+        self.progress = None
+
+    @contextmanager
+    def running(self, start_epoch: int):
+        if not self.live:
+            yield self
+            return
+        self.progress = Progress(TextColumn("[bold]epoch"), MofNCompleteColumn(), BarColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                                 console=console, transient=True)
+        self.task = self.progress.add_task("train", total=self.epochs * self.steps,
+                                           completed=start_epoch * self.steps, info="")
+        with self.progress:
+            yield self
+
+    def batch(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def epoch(self, row: dict) -> None:
+        line = f"epoch {row['epoch']}/{self.epochs}  {format_metrics(row)}"
+        log.info(line)
+        if self.progress is not None:
+            self.progress.update(self.task, info=format_metrics({k: row[k] for k in row
+                                                                 if k.startswith("val_")}))
+            self.progress.console.print(line)
+        else:
+            print(line, flush=True)
+
+
+def print_summary(summary: dict, run_dir: str) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    status = summary["status"]
+    colour = "green" if status == "completed" else "red"
+    table.add_row("status", f"[{colour}]{status}[/]")
+    table.add_row("parameters", f"{summary['num_params']:,}")
+    if summary.get("best_epoch") is not None:
+        val = ", ".join(f"{k} {v:.4f}" for k, v in summary["val"].items())
+        table.add_row("best val", f"{val} (epoch {summary['best_epoch']})")
+    if summary.get("test"):
+        table.add_row("test", ", ".join(f"{k} {v:.4f}" for k, v in summary["test"].items()))
+    table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")
+    if summary.get("error"):
+        table.add_row("error", summary["error"])
+    table.add_row("run folder", run_dir)
+    console.print(table)
+    log.info("summary: %s", {k: summary[k] for k in ("status", "val", "test", "wall_s") if k in summary})

@@ -1,0 +1,224 @@
+"""One training run, top to bottom: data -> model -> optimizer/schedule -> epochs -> test.
+`train(cfg, run_dir)` is what `dlrun` calls for each run; it returns the run's summary."""
+
+import logging
+import math
+import platform
+import time
+from contextlib import nullcontext
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+import dlrun
+from dlrun.config_utils import instantiate_without
+from dlrun.console import EpochReporter, print_summary
+from dlrun.data import iterate_batches, prepare
+from dlrun.device import AUTOCAST_DTYPES, select_device
+from dlrun.errors import DlrunError
+from dlrun.optim import Schedule, build_optimizer
+from dlrun.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
+from dlrun.run_folder import RunFolder
+
+log = logging.getLogger("dlrun")
+
+DATASET_KEYS = ()  # dlrun's own keys in a dataset config (not passed to the loader)
+EVAL_BATCH = 4096
+
+
+class Diverged(Exception):
+    pass
+
+
+class Trainer:
+    def __init__(self, cfg: DictConfig, run_dir: str):
+        self.cfg, t = cfg, cfg.trainer
+        self.folder = RunFolder(run_dir)
+        self.device = select_device(t.device)
+        torch.manual_seed(t.seed)
+
+        raw = instantiate_without(cfg.dataset, DATASET_KEYS)
+        self.data = prepare(raw, t.val_fraction, t.seed, self.device)
+        self.model = instantiate(cfg.model, input_shape=self.data.input_shape,
+                                 num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
+        self.num_params = sum(p.numel() for p in self.model.parameters())
+
+        self.batch_size = len(self.data.train) if t.batch_size == "full" else int(t.batch_size)
+        self.steps_per_epoch = math.ceil(len(self.data.train) / self.batch_size)
+        self.optimizer = build_optimizer(cfg.optim, self.model)
+        self.schedule = Schedule(cfg.sched, self.optimizer, self.steps_per_epoch, t.epochs)
+
+        reg = cfg.get("regularization") or DictConfig({})
+        self.criterion = loss_function(reg, self.data.is_classification)
+        self.penalty = weight_penalty(self.model, reg)
+        self.max_grad_norm = reg.grad_clip.max_norm if "grad_clip" in reg else None
+        es = reg.get("early_stopping")
+        self.early_stopping = EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta) if es else None
+
+        self.monitor = t.monitor if t.monitor != "auto" else (
+            "val_acc" if self.data.is_classification else "val_rmse")
+        self.autocast_dtype = AUTOCAST_DTYPES[t.precision]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
+        self.batch_rng = torch.Generator().manual_seed(t.seed)
+
+        self.epoch = 0  # epochs completed
+        self.step = 0   # optimizer steps taken
+        self.best: dict | None = None  # {"epoch", "value", "val"}
+        self.rows: list[dict] = []
+
+    # ------------------------------------------------------------------------------------------
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def batch_metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Sums over the batch (divided by the sample count at the end of the pass)."""
+        if self.data.is_classification:
+            return {"acc": (out.argmax(1) == y).sum()}
+        err = out.squeeze(1).float() - y
+        return {"mse": err.pow(2).sum(), "mae": err.abs().sum()}
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.criterion(out.float(), y if self.data.is_classification else y.unsqueeze(1))
+
+    @staticmethod
+    def finish(sums: dict, n: int) -> dict[str, float]:
+        metrics = {k: float(v) / n for k, v in sums.items()}
+        if "mse" in metrics:
+            metrics["rmse"] = math.sqrt(metrics.pop("mse"))
+        return metrics
+
+    @torch.no_grad()
+    def evaluate(self, split) -> dict[str, float]:
+        self.model.eval()
+        sums: dict = {"loss": 0.0}
+        for x, y in iterate_batches(split, EVAL_BATCH):
+            with self.autocast():
+                out = self.model(x)
+            sums["loss"] += self.loss(out, y) * len(y)
+            for k, v in self.batch_metrics(out, y).items():
+                sums[k] = sums.get(k, 0) + v
+        return self.finish(sums, len(split))
+
+    def train_epoch(self, reporter: EpochReporter) -> dict[str, float]:
+        self.model.train()
+        sums: dict = {"loss": 0.0}
+        for x, y in iterate_batches(self.data.train, self.batch_size, self.batch_rng):
+            with self.autocast():
+                out = self.model(x)
+                loss = self.loss(out, y)
+                total = loss + self.penalty() if self.penalty else loss
+            value = total.item()
+            if not math.isfinite(value):
+                raise Diverged(f"loss became {value} at step {self.step + 1} "
+                               f"(epoch {self.epoch + 1}, lr {self.schedule.lr:.3g})")
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(total).backward()
+            if self.max_grad_norm:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.schedule.after_batch()
+            self.step += 1
+            with torch.no_grad():
+                sums["loss"] += loss.detach() * len(y)
+                for k, v in self.batch_metrics(out, y).items():
+                    sums[k] = sums.get(k, 0) + v
+            reporter.batch()
+        return self.finish(sums, len(self.data.train))
+
+    # ------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "early_stopping": self.early_stopping.state_dict() if self.early_stopping else None,
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "rng": {"torch": torch.get_rng_state(), "batches": self.batch_rng.get_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
+        }
+
+    def summary(self, status: str, started: float, **extra) -> dict:
+        return {
+            "status": status,
+            "epochs_completed": self.epoch,
+            "best_epoch": self.best["epoch"] if self.best else None,
+            "monitor": self.monitor,
+            "num_params": self.num_params,
+            "device": str(self.device),
+            "wall_s": round(time.time() - started, 3),
+            "val": self.best["val"] if self.best else {},
+            "test": {},
+            "seed": self.cfg.trainer.seed,
+            "versions": {"dlrun": dlrun.__version__, "torch": torch.__version__,
+                         "python": platform.python_version()},
+            **extra,
+        }
+
+    def fit(self) -> dict:
+        started = time.time()
+        t = self.cfg.trainer
+        self.folder.write_summary(self.summary("running", started))
+        reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress)
+        status, error = "completed", None
+        try:
+            with reporter.running(self.epoch):
+                while self.epoch < t.epochs:
+                    if self.run_epoch(reporter, started):
+                        log.info("early stopping after epoch %d", self.epoch)
+                        break
+        except Diverged as e:
+            status, error = "diverged", str(e)
+        except KeyboardInterrupt:
+            status, error = "interrupted", "interrupted by the user"
+        summary = self.summary(status, started, **({"error": error} if error else {}))
+        if self.best is not None and status != "interrupted":
+            self.model.load_state_dict(self.folder.load_checkpoint("best", self.device)["model"])
+            summary["test"] = self.evaluate(self.data.test)
+        summary["wall_s"] = round(time.time() - started, 3)
+        self.folder.write_summary(summary)
+        print_summary(summary, str(self.folder.path))
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        return summary
+
+    def run_epoch(self, reporter: EpochReporter, started: float) -> bool:
+        """Train and validate one epoch, record it, checkpoint. Returns True to stop early."""
+        t0 = time.perf_counter()
+        train = self.train_epoch(reporter)
+        train_s = time.perf_counter() - t0
+        val = self.evaluate(self.data.val)
+        lr = self.schedule.lr  # the lr the epoch ended with, before the per-epoch scheduler step
+        self.schedule.after_epoch(val["loss"])
+        self.epoch += 1
+        row = {"epoch": self.epoch, "lr": lr,
+               **{f"train_{k}": v for k, v in train.items()},
+               **{f"val_{k}": v for k, v in val.items()},
+               "epoch_s": time.perf_counter() - t0,
+               "samples_per_s": len(self.data.train) / train_s}
+        self.rows.append(row)
+        self.folder.write_metrics(self.rows)
+        if self.monitor not in row:
+            raise DlrunError(f"trainer.monitor={self.monitor} is not a metric of this run "
+                             f"(choose from: {', '.join(k for k in row if k.startswith('val_'))})")
+        value = row[self.monitor]
+        if math.isfinite(value) and better(value, self.best and self.best["value"], metric_mode(self.monitor)):
+            self.best = {"epoch": self.epoch, "value": value, "val": val}
+            self.folder.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": self.epoch,
+                                                 "val": val})
+        stop = self.early_stopping is not None and self.early_stopping.should_stop(row)
+        self.folder.save_checkpoint("last", self.state_dict())
+        self.folder.write_summary(self.summary("running", started))
+        reporter.epoch(row)
+        return stop
+
+
+def train(cfg: DictConfig, run_dir: str) -> dict:
+    return Trainer(cfg, run_dir).fit()
