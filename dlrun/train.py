@@ -62,6 +62,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.batch_rng = torch.Generator().manual_seed(t.seed)
 
+        # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
+        # on_fit_end(trainer, summary): loggers and reports plug in here
+        self.callbacks: list = []
+
         self.epoch = 0  # epochs completed
         self.step = 0   # optimizer steps taken
         self.best: dict | None = None  # {"epoch", "value", "val"}
@@ -130,6 +134,11 @@ class Trainer:
             reporter.batch()
         return self.finish(sums, len(self.data.train))
 
+    def emit(self, event: str, *args) -> None:
+        for cb in self.callbacks:
+            if hasattr(cb, event):
+                getattr(cb, event)(self, *args)
+
     # ------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
@@ -167,6 +176,7 @@ class Trainer:
         t = self.cfg.trainer
         self.folder.write_summary(self.summary("running", started))
         reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress)
+        self.emit("on_fit_start")
         status, error = "completed", None
         try:
             with reporter.running(self.epoch):
@@ -184,6 +194,7 @@ class Trainer:
             summary["test"] = self.evaluate(self.data.test)
         summary["wall_s"] = round(time.time() - started, 3)
         self.folder.write_summary(summary)
+        self.emit("on_fit_end", summary)
         print_summary(summary, str(self.folder.path))
         if status == "interrupted":
             raise KeyboardInterrupt
@@ -217,6 +228,7 @@ class Trainer:
         self.folder.save_checkpoint("last", self.state_dict())
         self.folder.write_summary(self.summary("running", started))
         reporter.epoch(row)
+        self.emit("on_epoch_end", row)
         return stop
 
 
