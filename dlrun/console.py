@@ -67,6 +67,8 @@ class EpochReporter:
 
 def print_summary(summary: dict, run_dir: str) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")  # long error messages wrap; nothing is cut
     status = summary["status"]
     colour = "green" if status == "completed" else "red"
     table.add_row("status", f"[{colour}]{status}[/]")
@@ -79,6 +81,7 @@ def print_summary(summary: dict, run_dir: str) -> None:
     table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")
     if summary.get("error"):
         table.add_row("error", summary["error"])
-    table.add_row("run folder", run_dir)
     console.print(table)
+    # never wrapped or cut, even when stdout is a pipe: users copy this path
+    console.print(f"[bold]run folder[/]  {run_dir}", soft_wrap=True)
     log.info("summary: %s", {k: summary[k] for k in ("status", "val", "test", "wall_s") if k in summary})
