@@ -42,11 +42,13 @@ class EpochReporter:
         if not self.live:
             yield self
             return
-        self.progress = Progress(TextColumn("[bold]epoch"), MofNCompleteColumn(), BarColumn(),
-                                 TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+        self.progress = Progress(TextColumn(f"[bold]epoch {{task.fields[epoch]}}/{self.epochs}"),
+                                 BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
                                  console=console, transient=True)
         self.task = self.progress.add_task("train", total=self.epochs * self.steps,
-                                           completed=start_epoch * self.steps, info="")
+                                           completed=start_epoch * self.steps,
+                                           epoch=start_epoch + 1, info="")
         with self.progress:
             yield self
 
@@ -58,8 +60,8 @@ class EpochReporter:
         line = f"epoch {row['epoch']}/{self.epochs}  {format_metrics(row)}"
         log.info(line)
         if self.progress is not None:
-            self.progress.update(self.task, info=format_metrics({k: row[k] for k in row
-                                                                 if k.startswith("val_")}))
+            self.progress.update(self.task, epoch=min(row["epoch"] + 1, self.epochs),
+                                 info=format_metrics({k: row[k] for k in row if k.startswith("val_")}))
             self.progress.console.print(line)
         else:
             print(line, flush=True)
