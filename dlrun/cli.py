@@ -18,7 +18,8 @@ from dlrun.errors import DlrunError
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
-RUN_ID = secrets.token_hex(2)  # one per process: keeps folders of runs started in the same second apart
+RUN_ID = secrets.token_hex(2)
+RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoints/last.pt  # one per process: keeps folders of runs started in the same second apart
 
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 
@@ -100,12 +101,17 @@ def run_task(cfg: DictConfig):
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
+    from dlrun.train import Interrupted
+
     try:
         from dlrun.schema import validate
         from dlrun.train import train
 
         validate(cfg)
-        summary = train(cfg, run_dir)
+        summary = train(cfg, run_dir, resume=RESUME)
+    except Interrupted as e:
+        print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
+        sys.exit(128 + e.signum)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:
@@ -136,8 +142,9 @@ def main() -> None:
     if argv[:1] == ["resume"]:
         from dlrun.resume import resume_argv
 
+        global RESUME
         try:
-            argv = resume_argv(argv[1:])
+            argv, RESUME = resume_argv(argv[1:]), True
         except DlrunError as e:
             fail(str(e))
     from hydra._internal.utils import get_args_parser

@@ -342,9 +342,11 @@ class Trainer:
     seed: int = 0
     progress: bool = True
     monitor: str = "auto"
+    checkpoint_every_steps: int = 0
 
     def __post_init__(self):
         _positive(self, "epochs")
+        _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise Invalid("batch_size", f"must be an integer >= 1 or 'full' (got {self.batch_size!r})")
         _fraction(self, "val_fraction", low_open=True)
