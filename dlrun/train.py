@@ -19,6 +19,7 @@ from dlrun.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
 from dlrun.device import AUTOCAST_DTYPES, select_device
 from dlrun.errors import DlrunError
+from dlrun.metrics import classification_report, confusion_matrix
 from dlrun.optim import Schedule, build_optimizer
 from dlrun.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
 from dlrun.run_folder import RunFolder
@@ -139,14 +140,20 @@ class Trainer:
             sums[k] = sums.get(k, 0) + v
 
     @torch.no_grad()
-    def evaluate(self, split) -> dict[str, float]:
+    def evaluate(self, split, per_class: bool = False) -> dict:
+        """Loss and metrics over `split`; with `per_class` (classification), also macro_f1,
+        per_class and confusion_matrix (dlrun.metrics)."""
         self.model.eval()
         sums: dict = {}
+        counts = 0
         for x, y in iterate_batches(split, EVAL_BATCH):
             with self.autocast():
                 out = self.model(x)
             self.accumulate(sums, self.loss(out, y), out, y)
-        return self.finish(sums, len(split))
+            if per_class:
+                counts = counts + confusion_matrix(y, out.argmax(1), self.data.num_classes)
+        metrics = self.finish(sums, len(split))
+        return {**metrics, **classification_report(counts)} if per_class else metrics
 
     def train_epoch(self, reporter: EpochReporter) -> dict[str, float]:
         """One pass over the training split. Resumable mid-epoch: the permutation is redrawn from
@@ -280,7 +287,7 @@ class Trainer:
         summary = self.summary(status, **({"error": error} if error else {}))
         if self.best is not None and status != "interrupted":
             self.model.load_state_dict(self.folder.load_checkpoint("best", self.device)["model"])
-            summary["test"] = self.evaluate(self.data.test)
+            summary["test"] = self.evaluate(self.data.test, per_class=self.data.is_classification)
         summary["wall_s"] = self.elapsed()
         self.folder.write_summary(summary)
         self.emit("on_fit_end", summary)
