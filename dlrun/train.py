@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import dlrun
+from dlrun.callbacks import build_callbacks
 from dlrun.config_utils import instantiate_without
 from dlrun.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
@@ -97,7 +98,7 @@ class Trainer:
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
-        self.callbacks: list = []
+        self.callbacks: list = build_callbacks(cfg)
 
         self.checkpoint_every = t.checkpoint_every_steps
         self.epoch = 0  # epochs completed
