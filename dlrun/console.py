@@ -6,9 +6,10 @@ import logging
 import sys
 from contextlib import contextmanager
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 log = logging.getLogger("dlrun")
 console = Console(highlight=False)
@@ -104,7 +105,7 @@ def print_summary(summary: dict, run_dir: str) -> None:
     if summary.get("error"):
         table.add_row("error", summary["error"])
     if summary.get("test", {}).get("per_class"):
-        show(per_class_table(summary["test"]))
+        show(per_class_table(summary["test"], console.width))
     console.print(table)
     # never wrapped or cut, even when stdout is a pipe: users copy this path
     console.print(f"[bold]run folder[/]  {run_dir}", soft_wrap=True)
@@ -112,34 +113,38 @@ def print_summary(summary: dict, run_dir: str) -> None:
                              for k in ("status", "val", "test", "wall_s") if k in summary})
 
 
-MATRIX_UP_TO = 12   # classes: up to this many, the table also shows the confusion matrix
+MATRIX_UP_TO = 12   # classes: up to this many, the table also shows the confusion matrix (if it fits)
 ROWS_UP_TO = 20     # classes: beyond this many, only the lowest-F1 classes are listed
 
 
-def per_class_table(test: dict) -> Table:
-    """Test precision/recall/F1/support per class; with few classes, also the confusion matrix
-    (rows: true class, columns: predicted class)."""
-    per_class, cm = test["per_class"], test.get("confusion_matrix")
-    n = len(per_class)
-    with_matrix = cm is not None and n <= MATRIX_UP_TO
+def per_class_table(test: dict, width: int | None = None) -> Group:
+    """Test precision/recall/F1/support per class and the macro-F1; with few classes, also the
+    confusion matrix (rows: true class, columns: predicted class), if it fits in `width`."""
+    per_class, n = test["per_class"], len(test["per_class"])
     shown = list(enumerate(per_class))
     if n > ROWS_UP_TO:
         shown = sorted(shown, key=lambda kc: kc[1]["f1"])[:ROWS_UP_TO // 2]
-    caption = f"macro-F1 {test['macro_f1']:.4f}"
+    cm = test.get("confusion_matrix") if n <= MATRIX_UP_TO else None
+    table = _per_class(shown, cm)
+    if cm and width and console.measure(table, options=console.options.update_width(10_000)).maximum > width:
+        cm, table = None, _per_class(shown, None)
+    note = f"macro-F1 {test['macro_f1']:.4f}"
     if len(shown) < n:
-        caption += f"; the {len(shown)} lowest-F1 of {n} classes"
-    elif with_matrix:
-        caption += "; rows: true class, columns: predicted class"
-    table = Table(title="test, per class", caption=caption, title_justify="left",
-                  caption_justify="left", box=None, pad_edge=False)
+        note += f"; the {len(shown)} classes of {n} with the lowest F1"
+    elif cm:
+        note += "; matrix rows: true class, columns: predicted class"
+    return Group(table, Text(note))
+
+
+def _per_class(shown: list, cm: list | None) -> Table:
+    table = Table(title="test, per class", title_justify="left", box=None, pad_edge=False)
     for name in ("class", "precision", "recall", "f1", "n"):
         table.add_column(name, justify="right")
-    if with_matrix:
-        for j in range(n):
-            table.add_column(str(per_class[j]["class"]), justify="right", style="dim")
+    for j in range(len(cm) if cm else 0):
+        table.add_column(str(j), justify="right", style="dim")
     for k, c in shown:
         row = [str(c["class"]), f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", str(c["support"])]
-        if with_matrix:
+        if cm:
             row += [f"[bold]{v}[/]" if j == k else str(v) for j, v in enumerate(cm[k])]
         table.add_row(*row)
     return table

@@ -56,3 +56,24 @@ def test_agrees_with_scikit_learn():
     assert [c["f1"] for c in r["per_class"]] == pytest.approx(list(f1))
     assert [c["support"] for c in r["per_class"]] == list(n)
     assert r["macro_f1"] == pytest.approx(f1_score(y.numpy(), pred.numpy(), average="macro"))
+
+
+def test_terminal_table():
+    from dlrun.console import as_text, per_class_table
+
+    lines = as_text(per_class_table(classification_report(HAND), width=80)).splitlines()
+    assert lines[1].split() == ["class", "precision", "recall", "f1", "n", "0", "1", "2"]
+    assert lines[3].split() == ["1", "0.750", "0.500", "0.600", "6", "2", "3", "1"]  # metrics, then the matrix row
+    assert lines[-1].startswith(f"macro-F1 {(10 / 13 + 6 / 10 + 8 / 9) / 3:.4f}")
+
+
+def test_terminal_table_many_or_large_classes():
+    from dlrun.console import as_text, per_class_table
+
+    big = [[1000 if i == j else 7 for j in range(10)] for i in range(10)]
+    text = as_text(per_class_table(classification_report(big), width=60), width=60)
+    assert text.splitlines()[1].split() == ["class", "precision", "recall", "f1", "n"]  # no room for the matrix
+    many = [[5 if i == j else (1 if j == (i + 1) % 30 and i < 10 else 0) for j in range(30)] for i in range(30)]
+    lines = as_text(per_class_table(classification_report(many), width=200)).splitlines()
+    assert len(lines) == 2 + 10 + 1  # title, header, the 10 lowest-F1 classes, the note
+    assert "the 10 classes of 30 with the lowest F1" in lines[-1]
