@@ -339,10 +339,7 @@ class CSVLogger:
 
 @dataclass
 class TensorBoardLogger:
-    flush_secs: int = 30
-
-    def __post_init__(self):
-        _positive(self, "flush_secs")
+    pass
 
 
 LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}

@@ -59,15 +59,14 @@ def _hydra_choices() -> dict:
 class TensorBoardLogger:
     """Trainer callback writing the run's TensorBoard events into its run folder."""
 
-    def __init__(self, flush_secs: int = 30):
-        self.flush_secs = flush_secs
+    def __init__(self):
         self.writer = None
         self.has_layout = False
 
     def on_fit_start(self, trainer) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(log_dir=str(trainer.folder.path), flush_secs=self.flush_secs)
+        self.writer = SummaryWriter(log_dir=str(trainer.folder.path))
 
     def on_epoch_end(self, trainer, row: dict) -> None:
         if not self.has_layout:
@@ -76,6 +75,7 @@ class TensorBoardLogger:
         for column, value in row.items():
             if column != "epoch":
                 self.writer.add_scalar(scalar_tag(column), value, row["epoch"])
+        self.writer.flush()  # an epoch is on disk (and in TensorBoard) as soon as it is done
 
     @staticmethod
     def layout(row: dict) -> dict:
