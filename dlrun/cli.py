@@ -160,4 +160,8 @@ def main() -> None:
                 raise
             fail(str(e))
     sys.argv = [sys.argv[0], *argv]
-    hydra_main()
+    try:
+        hydra_main()
+    except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
