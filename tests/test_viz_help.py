@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_dlrun
 
 from dlrun.cli import preflight
 from dlrun.errors import DlrunError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-
-
-def dlrun(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dlrun", *args], capture_output=True, text=True,
-                          timeout=120)
 
 
 def groups() -> dict[str, list[str]]:
@@ -26,7 +22,7 @@ def groups() -> dict[str, list[str]]:
 
 
 def test_help_lists_every_group_with_its_choices_and_examples():
-    p = dlrun("--help")
+    p = run_dlrun("--help")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert "logger" in groups()
@@ -38,7 +34,7 @@ def test_help_lists_every_group_with_its_choices_and_examples():
 
 
 def test_cfg_job_prints_the_composed_config():
-    p = dlrun("--cfg", "job", "model=cnn", "logger=[csv,tensorboard]", "optim.lr=0.02")
+    p = run_dlrun("--cfg", "job", "model=cnn", "logger=[csv,tensorboard]", "optim.lr=0.02")
     assert p.returncode == 0, p.stderr
     cfg = yaml.safe_load(p.stdout)
     assert cfg["model"]["_target_"] == "dlrun.models.CNN"
@@ -47,7 +43,7 @@ def test_cfg_job_prints_the_composed_config():
 
 
 def test_default_logger_is_csv_only():
-    p = dlrun("--cfg", "job")
+    p = run_dlrun("--cfg", "job")
     assert yaml.safe_load(p.stdout)["logger"] == {"csv": {}}
 
 

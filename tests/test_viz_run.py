@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_dlrun
 from matplotlib.image import imread
 
 from dlrun.metrics import classification_report
@@ -14,15 +15,10 @@ from dlrun.metrics import classification_report
 TINY = ["dataset=digits", "model.hidden=[32]", "trainer.epochs=2", "trainer.progress=false"]
 
 
-def dlrun(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dlrun", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("tb") / "run"
-    p = dlrun(*TINY, "logger=[csv,tensorboard]", f"hydra.run.dir={run_dir}", cwd=run_dir.parent)
+    p = run_dlrun(*TINY, "logger=[csv,tensorboard]", f"hydra.run.dir={run_dir}", cwd=run_dir.parent)
     assert p.returncode == 0, p.stderr
     return run_dir, p.stdout
 
