@@ -85,6 +85,7 @@ class TensorBoardLogger:
                                  for m in metrics if f"val_{m}" in row}}
 
     def on_fit_end(self, trainer, summary: dict) -> None:
-        self.writer.add_hparams(flat_hparams(trainer.cfg, _hydra_choices()), final_metrics(summary),
-                                run_name=".", global_step=trainer.epoch)
+        if summary["status"] != "interrupted":  # an interrupted run gets its HParams when resumed to the end
+            self.writer.add_hparams(flat_hparams(trainer.cfg, _hydra_choices()), final_metrics(summary),
+                                    run_name=".", global_step=trainer.epoch)
         self.writer.close()
