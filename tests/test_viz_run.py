@@ -104,3 +104,31 @@ def test_plain_run_writes_curves_without_importing_tensorboard(tmp_path):
     assert "tensorboard imported: False" in p.stdout
     assert (run_dir / "curves.png").exists() and (run_dir / "metrics.csv").exists()
     assert not list(run_dir.glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("status", ["interrupted", "completed"])
+def test_hparams_only_when_the_run_ends(tmp_path, status):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from dlrun.tb_logger import TensorBoardLogger
+
+    trainer = SimpleNamespace(folder=SimpleNamespace(path=tmp_path), epoch=1,
+                              cfg=OmegaConf.create({"optim": {"lr": 0.1}, "regularization": {"l2": {"weight": 1e-4}}}))
+    logger = TensorBoardLogger()
+    logger.on_fit_start(trainer)
+    logger.on_epoch_end(trainer, {"epoch": 1, "lr": 0.1, "train_loss": 1.0, "val_loss": 1.2, "epoch_s": 0.5})
+    logger.on_fit_end(trainer, {"status": status, "val": {"loss": 1.2}, "test": {}})
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert set(events.Tags()["scalars"]) >= {"lr", "loss/train", "loss/val", "time/epoch_s"}
+    assert ("hparam/val_loss" in events.Tags()["scalars"]) == (status == "completed")
+    if status == "completed":
+        from tensorboard.plugins.hparams import plugin_data_pb2
+
+        content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+        hparams = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.hparams
+        assert hparams["regularization"].string_value == "l2"
+        assert hparams["regularization.l2.weight"].number_value == pytest.approx(1e-4)
