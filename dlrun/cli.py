@@ -58,9 +58,9 @@ def _explain(e: Exception) -> str:
         m = re.search(r"Could not override '([^']+)'", msg)
         if m:
             key = m.group(1)
-            parent = key.rsplit(".", 1)[0] if "." in key else ""
-            hint = f"; pick it first, e.g. regularization=[{parent.split('.')[1]}]" if (
-                parent.startswith("regularization.")) else ""
+            group, _, choice = (key.rsplit(".", 1)[0] if "." in key else "").partition(".")
+            hint = f"; pick it first, e.g. {group}=[{choice.split('.')[0]}]" if (
+                group in ("regularization", "logger") and choice) else ""
             return f"unknown key '{key}'{hint}"
         if e.__cause__ is not None:
             return one_line(e.__cause__)
@@ -160,4 +160,8 @@ def main() -> None:
                 raise
             fail(str(e))
     sys.argv = [sys.argv[0], *argv]
-    hydra_main()
+    try:
+        hydra_main()
+    except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -14,11 +14,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import dlrun
+from dlrun.callbacks import build_callbacks
 from dlrun.config_utils import instantiate_without
 from dlrun.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
 from dlrun.device import AUTOCAST_DTYPES, select_device
 from dlrun.errors import DlrunError
+from dlrun.metrics import classification_report, confusion_matrix
 from dlrun.optim import Schedule, build_optimizer
 from dlrun.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
 from dlrun.run_folder import RunFolder
@@ -96,7 +98,7 @@ class Trainer:
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
-        self.callbacks: list = []
+        self.callbacks: list = build_callbacks(cfg)
 
         self.checkpoint_every = t.checkpoint_every_steps
         self.epoch = 0  # epochs completed
@@ -139,14 +141,20 @@ class Trainer:
             sums[k] = sums.get(k, 0) + v
 
     @torch.no_grad()
-    def evaluate(self, split) -> dict[str, float]:
+    def evaluate(self, split, per_class: bool = False) -> dict:
+        """Loss and metrics over `split`; with `per_class` (classification), also macro_f1,
+        per_class and confusion_matrix (dlrun.metrics)."""
         self.model.eval()
         sums: dict = {}
+        counts = 0
         for x, y in iterate_batches(split, EVAL_BATCH):
             with self.autocast():
                 out = self.model(x)
             self.accumulate(sums, self.loss(out, y), out, y)
-        return self.finish(sums, len(split))
+            if per_class:
+                counts = counts + confusion_matrix(y, out.argmax(1), self.data.num_classes)
+        metrics = self.finish(sums, len(split))
+        return {**metrics, **classification_report(counts)} if per_class else metrics
 
     def train_epoch(self, reporter: EpochReporter) -> dict[str, float]:
         """One pass over the training split. Resumable mid-epoch: the permutation is redrawn from
@@ -280,7 +288,7 @@ class Trainer:
         summary = self.summary(status, **({"error": error} if error else {}))
         if self.best is not None and status != "interrupted":
             self.model.load_state_dict(self.folder.load_checkpoint("best", self.device)["model"])
-            summary["test"] = self.evaluate(self.data.test)
+            summary["test"] = self.evaluate(self.data.test, per_class=self.data.is_classification)
         summary["wall_s"] = self.elapsed()
         self.folder.write_summary(summary)
         self.emit("on_fit_end", summary)
