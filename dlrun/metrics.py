@@ -1,0 +1,46 @@
+"""Which way a metric improves, and the monitored metric of a finished run. No torch here: `dlrun
+compare` and the sweep report use it without paying for the import."""
+
+import math
+
+
+def better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def metric_mode(name: str) -> str:
+    """Losses and errors are minimized, accuracies maximized."""
+    return "min" if any(k in name for k in ("loss", "rmse", "mae")) else "max"
+
+
+def optuna_direction(monitor: str) -> str:
+    """The Optuna study direction that optimizes `monitor` (the `dlrun_direction` resolver)."""
+    if monitor == "auto":
+        raise ValueError("a search needs to know its metric: set trainer.monitor (val_acc, val_loss, "
+                         "val_rmse, ...) instead of auto, or hydra.sweeper.direction")
+    return "minimize" if metric_mode(monitor) == "min" else "maximize"
+
+
+def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
+    """(name, value) of the run's monitored metric on `split` ("val" or "test"), e.g.
+    ("test_acc", 0.91); value None when the run has none. None when the summary names no monitor."""
+    monitor = summary.get("monitor")
+    if not isinstance(monitor, str) or not monitor.startswith("val_"):
+        return None
+    short = monitor[len("val_"):]
+    values = summary.get(split)
+    value = values.get(short) if isinstance(values, dict) else None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        value = None
+    return f"{split}_{short}", value
+
+
+def objective(summary: dict) -> float | None:
+    """What a sweep's task returns to the sweeper: the best monitored val metric of a completed
+    run, None for a run that did not complete (Optuna records it as a failed trial)."""
+    if summary.get("status") != "completed":
+        return None
+    found = split_metric(summary, "val")
+    return found[1] if found else None
