@@ -146,8 +146,8 @@ def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: s
 
 # -- the Hydra task: one run --------------------------------------------------------------------
 def run_task(cfg: DictConfig) -> float | None:
-    """Train one run in its run folder. Returns the objective a sweeper optimizes: the best
-    monitored val metric (e.g. val_acc) of a completed run, None for a run that did not complete."""
+    """Train one run in its run folder. Returns what a sweeper optimizes: the run's best monitored
+    val metric (e.g. val_acc); see dlrun.metrics.objective for runs that did not complete."""
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN

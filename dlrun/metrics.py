@@ -39,8 +39,12 @@ def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
 
 def objective(summary: dict) -> float | None:
     """What a sweep's task returns to the sweeper: the best monitored val metric of a completed
-    run, None for a run that did not complete (Optuna records it as a failed trial)."""
-    if summary.get("status") != "completed":
-        return None
+    run; for a diverged run the worst value there is (-inf for a metric to maximize, +inf for one
+    to minimize), so a search learns to stay away from where training blows up; None for a run
+    that failed or was cut short (Optuna records the trial as failed)."""
     found = split_metric(summary, "val")
-    return found[1] if found else None
+    if found is None:
+        return None
+    if summary.get("status") == "diverged":
+        return -math.inf if metric_mode(found[0]) == "max" else math.inf
+    return found[1] if summary.get("status") == "completed" else None

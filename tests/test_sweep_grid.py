@@ -80,3 +80,24 @@ def test_search_ranges_are_left_to_the_sweeper():
     checks = compositions_to_check(["optim.lr=tag(log, interval(1e-4, 1e-1))", "trainer.batch_size=choice(32, 64)"],
                                    is_group)
     assert checks == [["trainer.batch_size=32"], ["trainer.batch_size=64"]]
+
+
+def test_summary_csv_is_rebuilt_as_each_job_ends(sweep, tmp_path):
+    """What a launcher's worker does when a job ends: rebuild summary.csv from the run folders."""
+    import shutil
+
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from dlrun.sweep import SUMMARY_CSV, SweepReport
+
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep[0], copy)
+    (copy / SUMMARY_CSV).unlink()
+    run = run_folders(copy)[1]
+    config = OmegaConf.load(run / ".hydra" / "hydra.yaml")
+    config.hydra.mode = RunMode.MULTIRUN
+    config.hydra.runtime.output_dir = str(run)
+    SweepReport().on_job_end(config, job_return=None)
+    rows = list(csv.DictReader((copy / SUMMARY_CSV).open()))
+    assert len(rows) == 4 and rows[0]["path"].startswith("0_")

@@ -1,8 +1,8 @@
 """Launchers: joblib runs jobs in parallel with torch threads split between them (and the sweep
-still exits non-zero when a run did not complete); submitit_local runs a tiny sweep; the
+still exits non-zero when a run fails); submitit_local runs a tiny sweep; the
 submitit_slurm fields the README documents compose."""
 
-from sweep_helpers import DIVERGES, TINY, dlrun, run_folders, status
+from sweep_helpers import TINY, dlrun, run_folders, status
 
 from dlrun.cli import preflight_sweep
 from dlrun.sweep import available_cores, threads_per_job
@@ -10,16 +10,18 @@ from dlrun.sweep import available_cores, threads_per_job
 
 def test_joblib_two_jobs_share_the_cores(tmp_path):
     sweep_dir = tmp_path / "sweep"
+    # the second run raises when its first epoch ends (no such metric): status failed
     done = dlrun("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "model.hidden=[16]",
-                 "optim=sgd", f"optim.lr=0.05,{DIVERGES}", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+                 "trainer.monitor=val_acc,val_nope", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert "Joblib.Parallel(n_jobs=2" in done.stdout
     runs = run_folders(sweep_dir)
-    assert sorted(status(r) for r in runs) == ["completed", "diverged"]
+    assert [status(r) for r in runs] == ["completed", "failed"]
+    assert "val_nope is not a metric of this run" in (runs[1] / "summary.json").read_text()
     expected = threads_per_job(2, available_cores())
     for run in runs:
         assert f"torch threads: {expected} (n_jobs=2 on {available_cores()} cores)" in (run / "dlrun.log").read_text()
     assert done.returncode == 1
-    assert "1 of 2 runs did not complete (1 diverged)" in done.stderr
+    assert "1 of 2 runs did not complete (1 failed)" in done.stderr
     assert (sweep_dir / "summary.csv").read_text().count("\n") == 3
 
 

@@ -2,9 +2,10 @@
 metric to the sweeper, the best parameters and value land in the sweep folder."""
 
 import json
+import math
 
 import yaml
-from sweep_helpers import TINY, dlrun, run_folders
+from sweep_helpers import DIVERGES, TINY, dlrun, run_folders
 
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
@@ -44,5 +45,16 @@ def test_search_presets_compose(tmp_path):
 def test_the_objective_is_the_best_monitored_val_metric():
     summary = {"status": "completed", "monitor": "val_loss", "val": {"loss": 0.25, "acc": 0.9}}
     assert objective(summary) == 0.25
-    assert objective({**summary, "status": "diverged"}) is None
-    assert objective({"status": "failed"}) is None
+    assert objective({**summary, "status": "diverged"}) == math.inf
+    assert objective({**summary, "status": "diverged", "monitor": "val_acc"}) == -math.inf
+    assert objective({**summary, "status": "failed"}) is None
+    assert objective({"status": "failed", "error": "boom"}) is None
+
+
+def test_a_search_whose_trials_all_diverge_ends_with_its_table(tmp_path):
+    sweep_dir = tmp_path / "search"
+    done = dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *TINY, "optim=sgd",
+                 f"optim.lr={DIVERGES}", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("dlrun: error: 1 of 1 runs did not complete (1 diverged)")
+    assert yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())["best_value"] == -math.inf
