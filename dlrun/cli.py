@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlrun.errors import DlrunError, print_error
-from dlrun.metrics import optuna_direction
+from dlrun.monitor import optuna_direction
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
@@ -147,12 +147,12 @@ def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: s
 # -- the Hydra task: one run --------------------------------------------------------------------
 def run_task(cfg: DictConfig) -> float | None:
     """Train one run in its run folder. Returns what a sweeper optimizes: the run's best monitored
-    val metric (e.g. val_acc); see dlrun.metrics.objective for runs that did not complete."""
+    val metric (e.g. val_acc); see dlrun.monitor.objective for runs that did not complete."""
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
     try:
-        from dlrun.metrics import objective
+        from dlrun.monitor import objective
         from dlrun.schema import validate
         from dlrun.sweep import share_cores
         from dlrun.train import train

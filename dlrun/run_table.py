@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dlrun.errors import DlrunError
-from dlrun.metrics import metric_mode
+from dlrun.monitor import metric_mode
 from dlrun.runs import Run
 
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all

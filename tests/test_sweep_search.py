@@ -9,7 +9,7 @@ from sweep_helpers import DIVERGES, TINY, dlrun, run_folders
 
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
-from dlrun.metrics import objective
+from dlrun.monitor import objective
 
 
 def test_a_three_trial_search(tmp_path):
