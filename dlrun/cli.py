@@ -20,7 +20,8 @@ from dlrun.monitor import optuna_direction
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
-RUN_ID = secrets.token_hex(2)  # one per process: keeps folders of runs started in the same second apart
+RUN_ID = secrets.token_hex(2)
+RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoints/last.pt  # one per process: keeps folders of runs started in the same second apart
 
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 # the Optuna direction that optimizes a monitored metric (conf/hparams_search/optuna.yaml)
@@ -67,9 +68,9 @@ def _explain(e: Exception) -> str:
         m = re.search(r"Could not override '([^']+)'", msg)
         if m:
             key = m.group(1)
-            parent = key.rsplit(".", 1)[0] if "." in key else ""
-            hint = f"; pick it first, e.g. regularization=[{parent.split('.')[1]}]" if (
-                parent.startswith("regularization.")) else ""
+            group, _, choice = (key.rsplit(".", 1)[0] if "." in key else "").partition(".")
+            hint = f"; pick it first, e.g. {group}=[{choice.split('.')[0]}]" if (
+                group in ("regularization", "logger") and choice) else ""
             return f"unknown key '{key}'{hint}"
         if e.__cause__ is not None:
             return one_line(e.__cause__)
@@ -151,6 +152,8 @@ def run_task(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
+    from dlrun.train import Interrupted
+
     try:
         from dlrun.monitor import objective
         from dlrun.schema import validate
@@ -160,7 +163,10 @@ def run_task(cfg: DictConfig) -> float | None:
         validate(cfg)
         if multirun:
             share_cores(hc)
-        summary = train(cfg, run_dir)
+        summary = train(cfg, run_dir, resume=RESUME)
+    except Interrupted as e:
+        print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
+        sys.exit(128 + e.signum)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:
@@ -191,8 +197,9 @@ def main() -> None:
     if argv[:1] == ["resume"]:
         from dlrun.resume import resume_argv
 
+        global RESUME
         try:
-            argv = resume_argv(argv[1:])
+            argv, RESUME = resume_argv(argv[1:]), True
         except DlrunError as e:
             fail(str(e))
     from hydra._internal.utils import get_args_parser
@@ -209,7 +216,11 @@ def main() -> None:
                 raise
             fail(str(e))
     sys.argv = [sys.argv[0], *argv]
-    hydra_main()
+    try:
+        hydra_main()
+    except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     if runs and args.multirun:
         from dlrun.sweep import incomplete_runs
 

@@ -331,6 +331,20 @@ REGULARIZATION = {"l1": L1, "l2": L2, "dropout": Dropout, "batchnorm": BatchNorm
                   "grad_clip": GradClip}
 
 
+# -- logger ----------------------------------------------------------------------------------------
+@dataclass
+class CSVLogger:
+    pass
+
+
+@dataclass
+class TensorBoardLogger:
+    pass
+
+
+LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}
+
+
 # -- trainer ---------------------------------------------------------------------------------------
 @dataclass
 class Trainer:
@@ -342,9 +356,11 @@ class Trainer:
     seed: int = 0
     progress: bool = True
     monitor: str = "auto"
+    checkpoint_every_steps: int = 0
 
     def __post_init__(self):
         _positive(self, "epochs")
+        _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise Invalid("batch_size", f"must be an integer >= 1 or 'full' (got {self.batch_size!r})")
         _fraction(self, "val_fraction", low_open=True)
@@ -398,8 +414,9 @@ def validate(cfg: DictConfig) -> None:
         target = node.get("_target_")
         if target in schemas:  # a user's own target (from --config-dir) is checked by itself
             _check(node, schemas[target], group)
-    for name, node in (resolved.get("regularization") or {}).items():
-        if name not in REGULARIZATION:
-            raise DlrunError(f"unknown regularization '{name}' (choose from: {', '.join(REGULARIZATION)})")
-        _check(node, REGULARIZATION[name], f"regularization.{name}")
+    for group, schemas in (("regularization", REGULARIZATION), ("logger", LOGGERS)):  # multi-select
+        for name, node in (resolved.get(group) or {}).items():
+            if name not in schemas:
+                raise DlrunError(f"unknown {group} '{name}' (choose from: {', '.join(schemas)})")
+            _check(node, schemas[name], f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")

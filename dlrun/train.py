@@ -4,19 +4,23 @@
 import logging
 import math
 import platform
+import signal
+import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import dlrun
+from dlrun.callbacks import build_callbacks
 from dlrun.config_utils import instantiate_without
 from dlrun.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
 from dlrun.device import AUTOCAST_DTYPES, select_device
 from dlrun.errors import DlrunError
+from dlrun.metrics import classification_report, confusion_matrix
 from dlrun.optim import Schedule, build_optimizer
 from dlrun.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
 from dlrun.run_folder import RunFolder
@@ -31,9 +35,39 @@ class Diverged(Exception):
     pass
 
 
+class Interrupted(Exception):
+    """SIGINT/SIGTERM. `clean`: the run stopped at a batch boundary and saved last.pt."""
+
+    def __init__(self, signum: int, clean: bool):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.clean = signum, clean
+
+
+@contextmanager
+def stop_on_signals(trainer: "Trainer"):
+    """First SIGINT/SIGTERM: finish the current batch, save last.pt, stop. Second: stop at once
+    (files stay intact: every write is atomic)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if trainer.stop_signal is not None:
+            raise Interrupted(signum, clean=False)
+        trainer.stop_signal = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 class Trainer:
     def __init__(self, cfg: DictConfig, run_dir: str):
         self.cfg, t = cfg, cfg.trainer
+        self.started = time.time()
         self.folder = RunFolder(run_dir)
         self.device = select_device(t.device)
         torch.manual_seed(t.seed)
@@ -64,12 +98,19 @@ class Trainer:
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
-        self.callbacks: list = []
+        self.callbacks: list = build_callbacks(cfg)
 
+        self.checkpoint_every = t.checkpoint_every_steps
         self.epoch = 0  # epochs completed
         self.step = 0   # optimizer steps taken
         self.best: dict | None = None  # {"epoch", "value", "val"}
         self.rows: list[dict] = []
+        # the epoch in progress: batches done, its permutation's RNG state, running sums
+        self.batch_in_epoch = 0
+        self.epoch_rng = self.batch_rng.get_state()
+        self.sums: dict = {}
+        self.elapsed_before = 0.0  # wall time of earlier sessions of this run (resume)
+        self.stop_signal: int | None = None
 
     # ------------------------------------------------------------------------------------------
     def autocast(self):
@@ -94,22 +135,37 @@ class Trainer:
             metrics["rmse"] = math.sqrt(metrics.pop("mse"))
         return metrics
 
+    def accumulate(self, sums: dict, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        sums["loss"] = sums.get("loss", 0.0) + loss.detach() * len(y)
+        for k, v in self.batch_metrics(out, y).items():
+            sums[k] = sums.get(k, 0) + v
+
     @torch.no_grad()
-    def evaluate(self, split) -> dict[str, float]:
+    def evaluate(self, split, per_class: bool = False) -> dict:
+        """Loss and metrics over `split`; with `per_class` (classification), also macro_f1,
+        per_class and confusion_matrix (dlrun.metrics)."""
         self.model.eval()
-        sums: dict = {"loss": 0.0}
+        sums: dict = {}
+        counts = 0
         for x, y in iterate_batches(split, EVAL_BATCH):
             with self.autocast():
                 out = self.model(x)
-            sums["loss"] += self.loss(out, y) * len(y)
-            for k, v in self.batch_metrics(out, y).items():
-                sums[k] = sums.get(k, 0) + v
-        return self.finish(sums, len(split))
+            self.accumulate(sums, self.loss(out, y), out, y)
+            if per_class:
+                counts = counts + confusion_matrix(y, out.argmax(1), self.data.num_classes)
+        metrics = self.finish(sums, len(split))
+        return {**metrics, **classification_report(counts)} if per_class else metrics
 
     def train_epoch(self, reporter: EpochReporter) -> dict[str, float]:
+        """One pass over the training split. Resumable mid-epoch: the permutation is redrawn from
+        the RNG state saved at the epoch's start and the batches already done are skipped."""
         self.model.train()
-        sums: dict = {"loss": 0.0}
-        for x, y in iterate_batches(self.data.train, self.batch_size, self.batch_rng):
+        if self.batch_in_epoch == 0:
+            self.epoch_rng, self.sums = self.batch_rng.get_state(), {}
+        else:
+            self.batch_rng.set_state(self.epoch_rng)
+        for x, y in iterate_batches(self.data.train, self.batch_size, self.batch_rng,
+                                    start_batch=self.batch_in_epoch):
             with self.autocast():
                 out = self.model(x)
                 loss = self.loss(out, y)
@@ -127,12 +183,17 @@ class Trainer:
             self.scaler.update()
             self.schedule.after_batch()
             self.step += 1
+            self.batch_in_epoch += 1
             with torch.no_grad():
-                sums["loss"] += loss.detach() * len(y)
-                for k, v in self.batch_metrics(out, y).items():
-                    sums[k] = sums.get(k, 0) + v
+                self.accumulate(self.sums, loss, out, y)
             reporter.batch()
-        return self.finish(sums, len(self.data.train))
+            if self.stop_signal is not None:
+                self.save_last()
+                raise Interrupted(self.stop_signal, clean=True)
+            if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                self.save_last()
+        self.batch_in_epoch = 0
+        return self.finish(self.sums, len(self.data.train))
 
     def emit(self, event: str, *args) -> None:
         for cb in self.callbacks:
@@ -150,11 +211,46 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "best": self.best,
+            "rows": self.rows,
+            "batch_in_epoch": self.batch_in_epoch,
+            "sums": self.sums if self.batch_in_epoch else {},
+            "elapsed": self.elapsed(),
             "rng": {"torch": torch.get_rng_state(), "batches": self.batch_rng.get_state(),
+                    "epoch_start": self.epoch_rng,
                     "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
         }
 
-    def summary(self, status: str, started: float, **extra) -> dict:
+    def save_last(self) -> None:
+        self.folder.save_checkpoint("last", self.state_dict())
+
+    def resume(self) -> None:
+        """Continue from checkpoints/last.pt exactly where it was written."""
+        state = self.folder.load_checkpoint("last", self.device)
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise DlrunError(f"{self.folder.checkpoints / 'last.pt'} does not match this run's model: "
+                             + " ".join(str(e).split("\n")[1:]).strip()) from e
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.early_stopping is not None and state["early_stopping"] is not None:
+            self.early_stopping.load_state_dict(state["early_stopping"])
+        self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
+        self.rows, self.batch_in_epoch, self.sums = state["rows"], state["batch_in_epoch"], state["sums"]
+        self.elapsed_before = state["elapsed"]
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.batch_rng.set_state(rng["batches"])
+        self.epoch_rng = rng["epoch_start"]
+        if self.device.type == "cuda" and rng["cuda"]:
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        log.info("resumed from last.pt: epoch %d, step %d", self.epoch, self.step)
+
+    def elapsed(self) -> float:
+        return round(self.elapsed_before + time.time() - self.started, 3)
+
+    def summary(self, status: str, **extra) -> dict:
         return {
             "status": status,
             "epochs_completed": self.epoch,
@@ -162,7 +258,7 @@ class Trainer:
             "monitor": self.monitor,
             "num_params": self.num_params,
             "device": str(self.device),
-            "wall_s": round(time.time() - started, 3),
+            "wall_s": self.elapsed(),
             "val": self.best["val"] if self.best else {},
             "test": {},
             "seed": self.cfg.trainer.seed,
@@ -172,40 +268,44 @@ class Trainer:
         }
 
     def fit(self) -> dict:
-        started = time.time()
         t = self.cfg.trainer
-        self.folder.write_summary(self.summary("running", started))
+        self.folder.write_summary(self.summary("running"))
         reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress)
         self.emit("on_fit_start")
-        status, error = "completed", None
+        status, error, interrupted = "completed", None, None
         try:
-            with reporter.running(self.epoch):
+            with stop_on_signals(self), reporter.running(self.epoch):
                 while self.epoch < t.epochs:
-                    if self.run_epoch(reporter, started):
+                    if self.run_epoch(reporter):
                         log.info("early stopping after epoch %d", self.epoch)
                         break
+                    if self.stop_signal is not None:
+                        raise Interrupted(self.stop_signal, clean=True)
         except Diverged as e:
             status, error = "diverged", str(e)
-        except KeyboardInterrupt:
-            status, error = "interrupted", "interrupted by the user"
-        summary = self.summary(status, started, **({"error": error} if error else {}))
+        except Interrupted as e:
+            status, error, interrupted = "interrupted", str(e), e
+        summary = self.summary(status, **({"error": error} if error else {}))
         if self.best is not None and status != "interrupted":
             self.model.load_state_dict(self.folder.load_checkpoint("best", self.device)["model"])
-            summary["test"] = self.evaluate(self.data.test)
-        summary["wall_s"] = round(time.time() - started, 3)
+            summary["test"] = self.evaluate(self.data.test, per_class=self.data.is_classification)
+        summary["wall_s"] = self.elapsed()
         self.folder.write_summary(summary)
         self.emit("on_fit_end", summary)
         print_summary(summary, str(self.folder.path))
-        if status == "interrupted":
-            raise KeyboardInterrupt
+        if interrupted is not None:
+            raise interrupted
         return summary
 
-    def run_epoch(self, reporter: EpochReporter, started: float) -> bool:
+    def run_epoch(self, reporter: EpochReporter) -> bool:
         """Train and validate one epoch, record it, checkpoint. Returns True to stop early."""
         t0 = time.perf_counter()
         train = self.train_epoch(reporter)
         train_s = time.perf_counter() - t0
         val = self.evaluate(self.data.val)
+        if not math.isfinite(val["loss"]):
+            raise Diverged(f"validation loss became {val['loss']} after epoch {self.epoch + 1} "
+                           f"(step {self.step}, lr {self.schedule.lr:.3g})")
         lr = self.schedule.lr  # the lr the epoch ended with, before the per-epoch scheduler step
         self.schedule.after_epoch(val["loss"])
         self.epoch += 1
@@ -225,12 +325,15 @@ class Trainer:
             self.folder.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": self.epoch,
                                                  "val": val})
         stop = self.early_stopping is not None and self.early_stopping.should_stop(row)
-        self.folder.save_checkpoint("last", self.state_dict())
-        self.folder.write_summary(self.summary("running", started))
+        self.save_last()
+        self.folder.write_summary(self.summary("running"))
         reporter.epoch(row)
         self.emit("on_epoch_end", row)
         return stop
 
 
-def train(cfg: DictConfig, run_dir: str) -> dict:
-    return Trainer(cfg, run_dir).fit()
+def train(cfg: DictConfig, run_dir: str, resume: bool = False) -> dict:
+    trainer = Trainer(cfg, run_dir)
+    if resume:
+        trainer.resume()
+    return trainer.fit()

@@ -1,0 +1,18 @@
+"""What plugs into every run's Trainer hooks: the model table at the start, curves.png at the end,
+and the loggers chosen in the `logger` group (`csv` is the run folder's metrics.csv, which the
+Trainer always writes; `tensorboard` adds TensorBoard event files)."""
+
+from omegaconf import DictConfig
+
+from dlrun.model_summary import ModelSummary
+from dlrun.plots import CurvesPlot
+
+
+def build_callbacks(cfg: DictConfig) -> list:
+    callbacks: list = [ModelSummary(), CurvesPlot()]
+    loggers = cfg.get("logger") or {}
+    if "tensorboard" in loggers:
+        from dlrun.tb_logger import TensorBoardLogger  # imports tensorboard only when it starts
+
+        callbacks.append(TensorBoardLogger(**loggers.tensorboard))
+    return callbacks
