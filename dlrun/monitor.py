@@ -31,10 +31,13 @@ def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
         return None
     short = monitor[len("val_"):]
     values = summary.get(split)
-    value = values.get(short) if isinstance(values, dict) else None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        value = None
-    return f"{split}_{short}", value
+    return f"{split}_{short}", finite_number(values.get(short) if isinstance(values, dict) else None)
+
+
+def finite_number(value) -> float | None:
+    """`value` if it is a finite number (what summary.json holds may be anything), else None."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None
 
 
 def objective(summary: dict) -> float | None:

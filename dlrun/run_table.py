@@ -3,7 +3,7 @@ best run, sort, and write them as a rich table, csv, markdown or json.
 
 Columns: path, status, the chosen config keys, the monitored metric's best val value and its test
 value (named after the metric: `val_acc`, `test_acc`; runs monitoring different metrics get a pair
-each), epochs, wall_s, error, best."""
+each), test_macro_f1 where runs have it, epochs, wall_s, error, best."""
 
 import csv
 import io
@@ -22,6 +22,7 @@ from dlrun.errors import DlrunError
 from dlrun.monitor import metric_mode
 from dlrun.runs import Run
 
+EXTRA_TEST_METRICS = ("macro_f1",)  # a column each when some run has it (classification runs)
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
 STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
                 "diverged": "red", "failed": "red", "unknown": "dim"}
@@ -60,7 +61,9 @@ def comparable(value: Any) -> tuple:
 def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str]) -> RunTable:
     monitors = Counter(run.monitor for run in runs if run.monitor)
     metric_columns = [f"{split}_{m[len('val_'):]}" for m, _ in monitors.most_common() for split in ("val", "test")]
-    columns = ["path", "status", *keys, *metric_columns, "epochs", "wall_s", "error"]
+    extra_columns = [f"test_{name}" for name in EXTRA_TEST_METRICS
+                     if any(run.test_value(name) is not None for run in runs)]
+    columns = ["path", "status", *keys, *metric_columns, *extra_columns, "epochs", "wall_s", "error"]
     rows = []
     for run in runs:
         row = dict.fromkeys(columns)
@@ -71,6 +74,7 @@ def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str])
             found = run.metric(split)
             if found:
                 row[found[0]] = found[1]
+        row.update({c: run.test_value(c[len("test_"):]) for c in extra_columns})
         rows.append(row)
     primary = metric_columns[0] if metric_columns else None
     mark_best(rows, primary)

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlrun.errors import DlrunError
-from dlrun.monitor import split_metric
+from dlrun.monitor import finite_number, split_metric
 
 CONFIG = Path(".hydra") / "config.yaml"
 HYDRA = Path(".hydra") / "hydra.yaml"
@@ -168,6 +168,11 @@ class Run:
     def metric(self, split: str) -> tuple[str, float | None] | None:
         """(name, value) of the monitored metric on "val" (best epoch) or "test"; see split_metric."""
         return split_metric(self.summary, split)
+
+    def test_value(self, name: str) -> float | None:
+        """summary.json's test[name] when it is a finite number (e.g. macro_f1)."""
+        test = self.summary.get("test")
+        return finite_number(test.get(name) if isinstance(test, dict) else None)
 
     @property
     def monitor(self) -> str | None:

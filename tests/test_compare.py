@@ -7,7 +7,8 @@ import io
 import json
 
 import pytest
-from sweep_helpers import completed_summary, curve, dlrun, make_run
+from conftest import run_dlrun
+from sweep_helpers import completed_summary, curve, make_run
 
 from dlrun.compare import main as compare
 
@@ -57,6 +58,8 @@ def test_json_lists_every_run_with_status_and_metrics(runs, capsys):
     assert sum(row["best"] for row in rows) == 1
     assert named["1_model=cnn,optim.lr=0.1"]["val_acc"] == 0.95
     assert named["1_model=cnn,optim.lr=0.1"]["test_acc"] == 0.93
+    assert named["1_model=cnn,optim.lr=0.1"]["test_macro_f1"] == pytest.approx(0.92)
+    assert named["running"]["test_macro_f1"] is None
     assert named["2_model=mlp,optim.lr=1e30"]["status"] == "diverged"
     assert "nan" in named["2_model=mlp,optim.lr=1e30"]["error"]
     assert {named[n]["status"] for n in ("running", "interrupted", "failed")} == {"running", "interrupted", "failed"}
@@ -155,6 +158,6 @@ def test_one_line_errors(tmp_path, capsys, argv, message):
 
 
 def test_dlrun_compare_command(runs, tmp_path):
-    done = dlrun("compare", str(runs / "multirun"), "--format", "json", cwd=tmp_path)
+    done = run_dlrun("compare", str(runs / "multirun"), "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 3

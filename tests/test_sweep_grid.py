@@ -4,7 +4,8 @@ isolation and the exit status; the checks made before a sweep starts."""
 import csv
 
 import pytest
-from sweep_helpers import DIVERGES, TINY, dlrun, run_folders, status
+from conftest import run_dlrun
+from sweep_helpers import DIVERGES, TINY, run_folders, status
 
 from dlrun.sweep_check import compositions_to_check
 
@@ -13,7 +14,7 @@ from dlrun.sweep_check import compositions_to_check
 def sweep(tmp_path_factory):
     """4 tiny runs, 2 of which diverge: optim.lr in {0.05, 1e30} x trainer.seed in {0, 1}."""
     cwd = tmp_path_factory.mktemp("grid")
-    done = dlrun("-m", *TINY, "model=mlp", "model.hidden=[16]", "optim=sgd", f"optim.lr=0.05,{DIVERGES}",
+    done = run_dlrun("-m", *TINY, "model=mlp", "model.hidden=[16]", "optim=sgd", f"optim.lr=0.05,{DIVERGES}",
                  "trainer.seed=0,1", f"hydra.sweep.dir={cwd / 'sweep'}", cwd=cwd)
     return cwd / "sweep", done
 
@@ -56,7 +57,7 @@ def test_the_sweep_ends_with_a_table_and_a_non_zero_exit(sweep):
 
 
 def test_a_bad_job_stops_the_sweep_before_any_run(tmp_path):
-    done = dlrun("-m", *TINY, "model=mlp,nope", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    done = run_dlrun("-m", *TINY, "model=mlp,nope", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == "dlrun: error: unknown model 'nope' (choose from: cnn, mlp, rnn)\n"
     assert not (tmp_path / "sweep").exists()

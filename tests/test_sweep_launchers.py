@@ -2,7 +2,8 @@
 still exits non-zero when a run fails); submitit_local runs a tiny sweep; the
 submitit_slurm fields the README documents compose."""
 
-from sweep_helpers import TINY, dlrun, run_folders, status
+from conftest import run_dlrun
+from sweep_helpers import TINY, run_folders, status
 
 from dlrun.cli import preflight_sweep
 from dlrun.sweep import available_cores, threads_per_job
@@ -11,7 +12,7 @@ from dlrun.sweep import available_cores, threads_per_job
 def test_joblib_two_jobs_share_the_cores(tmp_path):
     sweep_dir = tmp_path / "sweep"
     # the second run raises when its first epoch ends (no such metric): status failed
-    done = dlrun("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "model.hidden=[16]",
+    done = run_dlrun("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "model.hidden=[16]",
                  "trainer.monitor=val_acc,val_nope", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert "Joblib.Parallel(n_jobs=2" in done.stdout
     runs = run_folders(sweep_dir)
@@ -36,7 +37,7 @@ def test_threads_per_job():
 
 def test_submitit_local_tiny_sweep(tmp_path):
     sweep_dir = tmp_path / "sweep"
-    done = dlrun("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", *TINY,
+    done = run_dlrun("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", *TINY,
                  "model.hidden=[16]", "trainer.seed=0,1", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     runs = run_folders(sweep_dir)

@@ -5,7 +5,8 @@ import json
 import math
 
 import yaml
-from sweep_helpers import DIVERGES, TINY, dlrun, run_folders
+from conftest import run_dlrun
+from sweep_helpers import DIVERGES, TINY, run_folders
 
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
@@ -14,7 +15,7 @@ from dlrun.monitor import objective
 
 def test_a_three_trial_search(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=7",
+    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=7",
                  *TINY, f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     runs = run_folders(sweep_dir)
@@ -53,7 +54,7 @@ def test_the_objective_is_the_best_monitored_val_metric():
 
 def test_a_search_whose_trials_all_diverge_ends_with_its_table(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *TINY, "optim=sgd",
+    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *TINY, "optim=sgd",
                  f"optim.lr={DIVERGES}", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("dlrun: error: 1 of 1 runs did not complete (1 diverged)")
