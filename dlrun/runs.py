@@ -106,11 +106,9 @@ def read_summary(file: Path) -> dict:
 
 
 def read_choices(file: Path) -> dict[str, Any]:
-    """The config-group choices (model: mlp, optim: adam, ...); Hydra's own, those that configure
-    Hydra (`...@hydra.sweeper.params`) and unset ones left out."""
+    """The config-group choices (model: mlp, optim: adam, ...); Hydra's own and unset ones left out."""
     choices = OmegaConf.to_container(OmegaConf.load(file).hydra.runtime.choices)
-    return {k: v for k, v in choices.items()
-            if not k.startswith("hydra/") and "@hydra" not in k and v is not None}
+    return {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
 
 
 def read_overrides(file: Path) -> list[str]:
