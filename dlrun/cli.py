@@ -8,13 +8,15 @@ import os
 import re
 import secrets
 import sys
+from contextlib import contextmanager
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, print_error
+from dlrun.monitor import optuna_direction
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
@@ -22,6 +24,8 @@ RUN_ID = secrets.token_hex(2)
 RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoints/last.pt  # one per process: keeps folders of runs started in the same second apart
 
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
+# the Optuna direction that optimizes a monitored metric (conf/hparams_search/optuna.yaml)
+OmegaConf.register_new_resolver("dlrun_direction", optuna_direction, replace=True)
 
 
 def full_errors() -> bool:
@@ -29,8 +33,14 @@ def full_errors() -> bool:
 
 
 def fail(message: str, code: int = 2):
-    print(f"dlrun: error: {message}", file=sys.stderr)
+    print_error(message)
     sys.exit(code)
+
+
+def root_cause(e: BaseException) -> BaseException:
+    while e.__cause__ is not None or e.__context__ is not None:
+        e = e.__cause__ or e.__context__
+    return e
 
 
 def one_line(e: BaseException) -> str:
@@ -69,45 +79,90 @@ def _explain(e: Exception) -> str:
     return one_line(e)
 
 
-def preflight(overrides: list[str], config_dir: str | None, config_name: str) -> DictConfig:
-    """Compose the config as Hydra will and check it against the schema; raise DlrunError."""
+@contextmanager
+def composing(config_dir: str | None):
+    """A function that composes overrides as Hydra will and checks them against the schema,
+    raising DlrunError; usable while this context is open."""
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     from dlrun.schema import validate
 
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
+
+    def check(overrides: list[str], config_name: str, device: bool = True, sweeper: bool = False) -> DictConfig:
+        """`sweeper`: also resolve hydra.sweeper (e.g. the search direction from trainer.monitor)."""
+        try:
+            cfg = compose(config_name, overrides=overrides + extra, return_hydra_config=sweeper)
+        except Exception as e:
+            if full_errors():
+                raise
+            raise DlrunError(_explain(e)) from e
+        if sweeper:
+            try:
+                OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
+            except Exception as e:
+                raise DlrunError(f"hydra.sweeper: {one_line(root_cause(e))}") from e
+            with open_dict(cfg):
+                del cfg["hydra"]
+        validate(cfg)
+        if device and cfg.trainer.device not in ("cpu", "auto"):
+            from dlrun.device import select_device
+
+            select_device(cfg.trainer.device)
+        return cfg
+
     try:
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            try:
-                cfg = compose(config_name, overrides=overrides + extra)
-            except Exception as e:
-                if full_errors():
-                    raise
-                raise DlrunError(_explain(e)) from e
+            yield check
     finally:
         GlobalHydra.instance().clear()
-    validate(cfg)
-    device = cfg.trainer.device
-    if device != "cpu" and device != "auto":
-        from dlrun.device import select_device
 
-        select_device(device)
-    return cfg
+
+def preflight(overrides: list[str], config_dir: str | None, config_name: str) -> DictConfig:
+    """Compose the config as Hydra will and check it against the schema; raise DlrunError."""
+    with composing(config_dir) as check:
+        return check(overrides, config_name)
+
+
+LOCAL_LAUNCHERS = ("basic", "joblib", "submitit_local")  # jobs run on this machine
+
+
+def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: str) -> None:
+    """Check a sweep's compositions (see dlrun.sweep_check) before any of its runs starts; the
+    device is checked only where the jobs run here."""
+    from dlrun.sweep_check import compositions_to_check
+
+    launcher = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra/launcher=")), "basic")
+    with composing(config_dir) as check:
+        try:
+            combos = compositions_to_check(overrides, is_group=lambda key: bool(_group_options(key)))
+        except Exception as e:
+            if full_errors():
+                raise
+            raise DlrunError(_explain(e)) from e
+        for i, combo in enumerate(combos):
+            check(combo, config_name, device=launcher in LOCAL_LAUNCHERS, sweeper=i == 0)
 
 
 # -- the Hydra task: one run --------------------------------------------------------------------
-def run_task(cfg: DictConfig):
+def run_task(cfg: DictConfig) -> float | None:
+    """Train one run in its run folder. Returns what a sweeper optimizes: the run's best monitored
+    val metric (e.g. val_acc); see dlrun.monitor.objective for runs that did not complete."""
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
     from dlrun.train import Interrupted
 
     try:
+        from dlrun.monitor import objective
         from dlrun.schema import validate
+        from dlrun.sweep import share_cores
         from dlrun.train import train
 
         validate(cfg)
+        if multirun:
+            share_cores(hc)
         summary = train(cfg, run_dir, resume=RESUME)
     except Interrupted as e:
         print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
@@ -127,7 +182,7 @@ def run_task(cfg: DictConfig):
             fail(one_line(e), code=2 if isinstance(e, DlrunError) else 1)
         print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
         return None
-    return summary
+    return objective(summary)
 
 
 hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG_NAME, version_base="1.3")(run_task)
@@ -150,11 +205,12 @@ def main() -> None:
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
-    plain_run = not (args.multirun or args.help or args.hydra_help or args.cfg or args.info
-                     or args.shell_completion or args.experimental_rerun)
-    if plain_run:
+    runs = not (args.help or args.hydra_help or args.cfg or args.info
+                or args.shell_completion or args.experimental_rerun)  # a run or a sweep, not a query
+    if runs:
         try:
-            preflight(args.overrides, args.config_dir, args.config_name or CONFIG_NAME)
+            check = preflight_sweep if args.multirun else preflight
+            check(args.overrides, args.config_dir, args.config_name or CONFIG_NAME)
         except DlrunError as e:
             if full_errors():
                 raise
@@ -165,3 +221,9 @@ def main() -> None:
     except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    if runs and args.multirun:
+        from dlrun.sweep import incomplete_runs
+
+        problem = incomplete_runs()
+        if problem:
+            fail(f"{problem}; see the table above", code=1)

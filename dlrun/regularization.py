@@ -6,6 +6,8 @@ import math
 import torch
 from omegaconf import DictConfig
 
+from dlrun.monitor import better, metric_mode  # noqa: F401  (re-exported for the train loop)
+
 
 def weight_penalty(model: torch.nn.Module, reg: DictConfig):
     """A function returning l1 * sum|w| + l2 * sum w^2 over weight matrices and kernels (biases
@@ -33,17 +35,6 @@ def loss_function(reg: DictConfig, classification: bool, class_weights=None) -> 
         return torch.nn.MSELoss()
     smoothing = reg.label_smoothing.eps if "label_smoothing" in reg else 0.0
     return torch.nn.CrossEntropyLoss(weight=class_weights, label_smoothing=smoothing)
-
-
-def better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
-def metric_mode(name: str) -> str:
-    """Losses and errors are minimized, accuracies maximized."""
-    return "min" if any(k in name for k in ("loss", "rmse", "mae")) else "max"
 
 
 class EarlyStopping:
