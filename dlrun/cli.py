@@ -20,8 +20,8 @@ from dlrun.monitor import optuna_direction
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
-RUN_ID = secrets.token_hex(2)
-RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoints/last.pt  # one per process: keeps folders of runs started in the same second apart
+RUN_ID = secrets.token_hex(2)  # one per process: keeps folders of runs started in the same second apart
+RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoints/last.pt
 
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 # the Optuna direction that optimizes a monitored metric (conf/hparams_search/optuna.yaml)
@@ -158,12 +158,18 @@ def run_task(cfg: DictConfig) -> float | None:
         from dlrun.monitor import objective
         from dlrun.schema import validate
         from dlrun.sweep import share_cores
-        from dlrun.train import train
+        from dlrun.train import Trainer
 
         validate(cfg)
         if multirun:
             share_cores(hc)
-        summary = train(cfg, run_dir, resume=RESUME)
+        trainer = Trainer(cfg, run_dir)
+        if RESUME:
+            from dlrun.resume import record_resumed_config
+
+            trainer.resume()
+            record_resumed_config(run_dir, cfg, list(hc.overrides.task))
+        summary = trainer.fit()
     except Interrupted as e:
         print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
         sys.exit(128 + e.signum)
@@ -172,16 +178,19 @@ def run_task(cfg: DictConfig) -> float | None:
     except Exception as e:
         if full_errors():
             raise
-        from dlrun.run_folder import RunFolder
+        if not (RESUME and isinstance(e, DlrunError)):  # a refused resume leaves the run as it was
+            from dlrun.run_folder import RunFolder
 
-        folder = RunFolder(run_dir)
-        summary = folder.read_summary()
-        summary.update(status="failed", error=one_line(e))
-        folder.write_summary(summary)
+            folder = RunFolder(run_dir)
+            summary = folder.read_summary()
+            summary.update(status="failed", error=one_line(e))
+            folder.write_summary(summary)
         if not multirun:
             fail(one_line(e), code=2 if isinstance(e, DlrunError) else 1)
         print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
         return None
+    if summary["status"] == "diverged" and not multirun:
+        fail(f"run diverged: {summary['error']}", code=1)
     return objective(summary)
 
 

@@ -28,4 +28,15 @@ def resume_argv(args: list[str]) -> list[str]:
     config_dirs = [s.path.removeprefix("file://") for s in hydra_cfg.runtime.config_sources
                    if s.provider == "command-line"]
     argv = [f"--config-dir={d}" for d in config_dirs]
-    return [*argv, *overrides, *extra, f"hydra.run.dir='{run_dir}'"]
+    # .hydra/ is rewritten only once the checkpoint has loaded (record_resumed_config)
+    return [*argv, *overrides, *extra, f"hydra.run.dir='{run_dir}'", "hydra.output_subdir=null"]
+
+
+def record_resumed_config(run_dir: str, cfg, overrides: list[str]) -> None:
+    """After a successful resume: the run's .hydra/ shows the config it now continues with."""
+    from dlrun.run_folder import atomic_write
+
+    hydra_dir = Path(run_dir) / ".hydra"
+    for name, node in (("config.yaml", cfg), ("overrides.yaml", overrides)):
+        text = OmegaConf.to_yaml(OmegaConf.create(node) if isinstance(node, list) else node)
+        atomic_write(hydra_dir / name, lambda f, t=text: f.write(t.encode()))

@@ -332,8 +332,5 @@ class Trainer:
         return stop
 
 
-def train(cfg: DictConfig, run_dir: str, resume: bool = False) -> dict:
-    trainer = Trainer(cfg, run_dir)
-    if resume:
-        trainer.resume()
-    return trainer.fit()
+def train(cfg: DictConfig, run_dir: str) -> dict:
+    return Trainer(cfg, run_dir).fit()
