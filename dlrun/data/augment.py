@@ -4,7 +4,6 @@ and a horizontal flip with probability 1/2. The random draws are small CPU tenso
 generator (the trainer's), so a run is reproducible on any device."""
 
 import torch
-import torch.nn.functional as F
 
 from dlrun.errors import DlrunError
 
@@ -27,14 +26,15 @@ class BatchAugment:
 def random_shift(x: torch.Tensor, shift: int, fill: torch.Tensor, generator: torch.Generator
                  ) -> torch.Tensor:
     """Pad (N, C, H, W) by `shift` with `fill`, then crop each sample back to H x W at a random offset."""
-    n, _, h, w = x.shape
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1), generator=generator).to(x.device)
-    padded = F.pad(x - fill, (shift, shift, shift, shift)) + fill
-    rows = (dy + torch.arange(h, device=x.device))[:, :, None]   # (N, H, 1)
-    cols = (dx + torch.arange(w, device=x.device))[:, None, :]   # (N, 1, W)
-    batch = torch.arange(n, device=x.device)[:, None, None]
-    # advanced indices around a slice: the result is (N, H, W, C)
-    return padded[batch, :, rows, cols].permute(0, 3, 1, 2).contiguous()
+    n, c, h, w = x.shape
+    hp, wp = h + 2 * shift, w + 2 * shift
+    padded = fill.expand(n, c, hp, wp).contiguous()
+    padded[:, :, shift:shift + h, shift:shift + w] = x
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1, 1), generator=generator).to(x.device)
+    rows = torch.arange(h, device=x.device).view(h, 1)
+    cols = torch.arange(w, device=x.device)
+    flat = ((dy + rows) * wp + dx + cols).view(n, 1, h * w)  # where each output pixel comes from
+    return padded.flatten(2).gather(2, flat.expand(n, c, h * w)).view(n, c, h, w)
 
 
 def build_augment(cfg, data, generator: torch.Generator) -> BatchAugment | None:
