@@ -21,9 +21,9 @@ from dlrun.train import Trainer, train
 CPU = torch.device("cpu")
 
 
-def _raw(n=50, shape=(3, 6, 6), seed=0):
+def _raw(n=50, shape=(3, 6, 6), seed=0, dtype=torch.uint8):
     g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
+    x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8).to(dtype)
     return RawData(x, torch.arange(n) % 5, x[:7], torch.arange(7) % 5, num_classes=5)
 
 
@@ -43,9 +43,13 @@ def _cfg(*overrides):
 
 
 # -- prepare / batches -------------------------------------------------------------------------
-def test_prepare_normalizes_uint8_with_train_statistics():
-    data = prepare(_raw(), 0.2, seed=0, device=CPU)
-    assert isinstance(data.train, Split) and data.train.x.dtype == torch.float32
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float64])
+def test_prepare_normalizes_to_float32_with_train_statistics(dtype):
+    raw = _raw(dtype=dtype)
+    data = prepare(raw, 0.2, seed=0, device=CPU)
+    assert isinstance(data.train, Split)
+    assert all(s.x.dtype == torch.float32 for s in (data.train, data.val, data.test))
+    assert raw.x_test.dtype == dtype and raw.x_test.max() > 1  # the loader's arrays are left as they were
     assert (len(data.train), len(data.val), len(data.test)) == (40, 10, 7)
     x = data.train.x
     assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
@@ -66,6 +70,7 @@ def test_dataloader_fallback_gives_the_fast_paths_batches():
     fast = prepare(_raw(), 0.2, seed=0, device=CPU)
     slow = prepare(_raw(), 0.2, seed=0, device=CPU, max_memory_gb=1e-9)
     assert isinstance(slow.train, HostSplit) and slow.train.raw_x.dtype == torch.uint8
+    assert next(iterate_batches(slow.test, 4))[0].dtype == torch.float32
     for split in ("train", "val", "test"):
         gens = [torch.Generator().manual_seed(1) if split == "train" else None for _ in range(2)]
         pairs = zip(iterate_batches(getattr(fast, split), 8, gens[0]),

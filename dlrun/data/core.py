@@ -52,7 +52,7 @@ class HostSplit:
         return len(self.y)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sub(x.to(self.device, non_blocking=True), self.mean).div_(self.std)
+        return torch.sub(x.to(self.device, non_blocking=True).float(), self.mean).div_(self.std)
 
 
 @dataclass
@@ -131,7 +131,7 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
 
     def split(xs: torch.Tensor, ys: torch.Tensor) -> Split | HostSplit:
         if in_memory:
-            return Split(torch.sub(xs.to(device), mean).div_(std), ys.to(device))
+            return Split(torch.sub(xs.to(device, torch.float32), mean).div_(std), ys.to(device))
         return HostSplit(xs, ys, mean, std, device)
 
     return Data(train=split(x_train, y[train_idx]), val=split(x[val_idx], y[val_idx]),
