@@ -104,7 +104,9 @@ class Trainer:
         self.autocast_dtype = AUTOCAST_DTYPES[t.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.batch_rng = torch.Generator().manual_seed(t.seed)
-        self.augment = build_augment(reg.get("augment"), self.data, self.batch_rng)  # training batches only
+        # its own stream (saved in last.pt), so that a resumed run draws the same shifts and flips
+        self.augment_rng = torch.Generator().manual_seed(t.seed + 1)
+        self.augment = build_augment(reg.get("augment"), self.data, self.augment_rng)  # training batches only
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
@@ -228,7 +230,7 @@ class Trainer:
             "sums": self.sums if self.batch_in_epoch else {},
             "elapsed": self.elapsed(),
             "rng": {"torch": torch.get_rng_state(), "batches": self.batch_rng.get_state(),
-                    "epoch_start": self.epoch_rng,
+                    "epoch_start": self.epoch_rng, "augment": self.augment_rng.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
         }
 
@@ -255,6 +257,8 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         self.batch_rng.set_state(rng["batches"])
         self.epoch_rng = rng["epoch_start"]
+        if "augment" in rng:
+            self.augment_rng.set_state(rng["augment"])
         if self.device.type == "cuda" and rng["cuda"]:
             torch.cuda.set_rng_state_all(rng["cuda"])
         log.info("resumed from last.pt: epoch %d, step %d", self.epoch, self.step)

@@ -1,12 +1,10 @@
-"""Tiny datasets for the data tests: IDX files as torchvision's MNIST classes read them, and a
-Hydra config composed the way `dlrun` composes it."""
+"""Tiny datasets for the data tests: IDX files as torchvision's MNIST classes read them."""
 
 import gzip
 import struct
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_module
 
 from dlrun.data.vision import IDX_FILES
 
@@ -43,7 +41,3 @@ def write_tiny_idx_set(folder: Path, n_train: int = 60, n_test: int = 20, gz: bo
         write_idx(folder / name, a, gz=gz)
     return arrays
 
-
-def compose_cfg(*overrides: str):
-    with initialize_config_module("dlrun.conf", version_base="1.3"):
-        return compose("config", overrides=["trainer.progress=false", *overrides])

@@ -1,6 +1,5 @@
 """Image-dataset loaders, offline: tiny IDX files in a temp folder stand in for MNIST/Fashion-MNIST."""
 
-import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import run_dlrun
 from data_helpers import write_tiny_idx_set
 from dlrun.data import vision
 from dlrun.data.tv import import_torchvision
@@ -100,16 +100,9 @@ def test_cifar10_images_become_nchw(tmp_path, monkeypatch):
     assert raw.y_test.tolist() == [0, 1, 2] and raw.input_shape == (3, 32, 32)
 
 
-def _dlrun(*args, env_extra):
-    env = {**os.environ, **env_extra}
-    env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, "-m", "dlrun", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
-
-
 def test_cli_missing_files_exit_2_with_one_line(tmp_path):
-    r = _dlrun("dataset=mnist", "dataset.download=false", f"hydra.run.dir={tmp_path / 'run'}",
-               env_extra={"DLRUN_DATA": str(tmp_path / "data")})
+    r = run_dlrun("dataset=mnist", "dataset.download=false", f"hydra.run.dir={tmp_path / 'run'}",
+                  env={"DLRUN_DATA": str(tmp_path / "data"), "HYDRA_FULL_ERROR": "0"}, timeout=120)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dlrun: error: dataset mnist not found"), r.stderr

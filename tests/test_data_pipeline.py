@@ -3,12 +3,13 @@ fast path vs DataLoader fallback, train_subset, class weights, augmentation, reg
 
 import csv
 import json
+import signal
 
 import numpy as np
 import pytest
 import torch
 
-from data_helpers import compose_cfg, write_tiny_idx_set
+from data_helpers import write_tiny_idx_set
 from dlrun.data import RawData, iterate_batches, prepare
 from dlrun.data.augment import BatchAugment, random_shift
 from dlrun.data.core import HostSplit, Split
@@ -16,7 +17,7 @@ from dlrun.errors import DlrunError
 from dlrun.models import CNN, MLP, RNN
 from dlrun.models.rnn import as_sequence
 from dlrun.schema import validate
-from dlrun.train import Trainer, train
+from dlrun.train import Interrupted, Trainer, train
 
 CPU = torch.device("cpu")
 
@@ -36,10 +37,14 @@ def tiny_mnist(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _cfg(*overrides):
-    cfg = compose_cfg("dataset=mnist", "dataset.download=false", "trainer.epochs=2", *overrides)
-    validate(cfg)
-    return cfg
+@pytest.fixture
+def mnist_cfg(make_cfg):
+    """The tiny MNIST run's config, composed and validated as `dlrun` does."""
+    def _cfg(*overrides):
+        cfg = make_cfg("dataset=mnist", "dataset.download=false", "trainer.epochs=2", *overrides)
+        validate(cfg)
+        return cfg
+    return _cfg
 
 
 # -- prepare / batches -------------------------------------------------------------------------
@@ -106,8 +111,8 @@ def test_augment_flip_and_shift_move_pixels_not_labels():
     assert (out.sum(dim=(1, 2, 3)) == 1).all()
 
 
-def test_augment_runs_in_training_only(tiny_mnist):
-    trainer = Trainer(_cfg("regularization=[augment]", "model=cnn", "model.channels=[4]",
+def test_augment_runs_in_training_only(tiny_mnist, mnist_cfg):
+    trainer = Trainer(mnist_cfg("regularization=[augment]", "model=cnn", "model.channels=[4]",
                            "model.hidden=[]"), str(tiny_mnist / "run"))
     assert (trainer.augment.shift, trainer.augment.hflip) == (2, False)  # the MNIST recipe
     calls = []
@@ -119,26 +124,49 @@ def test_augment_runs_in_training_only(tiny_mnist):
     assert all(s[1:] == (1, 12, 12) for s in calls)
 
 
-def test_augment_on_non_image_data_is_an_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLRUN_DATA", str(tmp_path))
-    cfg = compose_cfg("dataset=diabetes", "regularization=[augment]", "regularization.augment.shift=2")
+def test_augmented_run_resumed_mid_epoch_reproduces_the_run(tiny_mnist, mnist_cfg):
+    run = ["regularization=[augment]", "trainer.batch_size=16", "trainer.epochs=2"]
+    reference = train(mnist_cfg(*run), str(tiny_mnist / "reference"))
+
+    first = Trainer(mnist_cfg(*run), str(tiny_mnist / "run"))
+    inner = first.augment
+    def stop_at_step_9(x):  # a signal arriving during step 9 of 14 (the 2nd epoch): stop after it
+        if first.step == 8:
+            first.stop_signal = signal.SIGTERM
+        return inner(x)
+    first.augment = stop_at_step_9
+    with pytest.raises(Interrupted):
+        first.fit()
+    assert torch.load(tiny_mnist / "run/checkpoints/last.pt", weights_only=True)["batch_in_epoch"] == 2
+
+    again = Trainer(mnist_cfg(*run), str(tiny_mnist / "run"))
+    again.resume()
+    summary = again.fit()
+    drop = ("epoch_s", "samples_per_s")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "run")] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "reference")]
+    assert summary["test"] == reference["test"]
+
+
+def test_augment_on_non_image_data_is_an_error(tmp_path, make_cfg):
+    cfg = make_cfg("dataset=diabetes", "regularization=[augment]", "regularization.augment.shift=2")
     with pytest.raises(DlrunError, match="needs image data"):
         Trainer(cfg, str(tmp_path / "run"))
 
 
 # -- class weights -----------------------------------------------------------------------------
-def test_balanced_class_weights_are_inverse_frequency(tiny_mnist):
-    trainer = Trainer(_cfg("dataset.class_weights=balanced"), str(tiny_mnist / "run"))
+def test_balanced_class_weights_are_inverse_frequency(tiny_mnist, mnist_cfg):
+    trainer = Trainer(mnist_cfg("dataset.class_weights=balanced"), str(tiny_mnist / "run"))
     counts = torch.bincount(trainer.data.train.y, minlength=10).clamp_min(1).float()
     expected = len(trainer.data.train) / (10 * counts)
     assert torch.allclose(trainer.criterion.weight, expected)
     assert trainer.criterion.weight[3] > trainer.criterion.weight[0]  # the rare class weighs more
-    assert Trainer(_cfg(), str(tiny_mnist / "run2")).criterion.weight is None
+    assert Trainer(mnist_cfg(), str(tiny_mnist / "run2")).criterion.weight is None
 
 
-def test_explicit_class_weights_need_one_per_class(tiny_mnist):
+def test_explicit_class_weights_need_one_per_class(tiny_mnist, mnist_cfg):
     with pytest.raises(DlrunError, match="needs 10 non-negative weights"):
-        Trainer(_cfg("dataset.class_weights=[1,2]"), str(tiny_mnist / "run"))
+        Trainer(mnist_cfg("dataset.class_weights=[1,2]"), str(tiny_mnist / "run"))
 
 
 # -- end to end --------------------------------------------------------------------------------
@@ -147,10 +175,10 @@ def _metrics(run_dir):
         return list(csv.DictReader(f))
 
 
-def test_image_run_end_to_end_same_on_both_data_paths(tiny_mnist):
+def test_image_run_end_to_end_same_on_both_data_paths(tiny_mnist, mnist_cfg):
     runs = {}
     for name, extra in (("fast", []), ("loader", ["dataset.max_memory_gb=1e-9"])):
-        trainer = Trainer(_cfg("dataset.train_subset=80", *extra), str(tiny_mnist / name))
+        trainer = Trainer(mnist_cfg("dataset.train_subset=80", *extra), str(tiny_mnist / name))
         assert trainer.data.in_memory == (name == "fast") and len(trainer.data.train) == 80
         summary = trainer.fit()
         runs[name] = _metrics(tiny_mnist / name)
@@ -161,8 +189,8 @@ def test_image_run_end_to_end_same_on_both_data_paths(tiny_mnist):
         assert float(a["val_acc"]) == pytest.approx(float(b["val_acc"]))
 
 
-def test_regression_end_to_end(tmp_path):
-    cfg = compose_cfg("dataset=diabetes", "trainer.epochs=4", "model.hidden=[32]", "optim.lr=0.01")
+def test_regression_end_to_end(tmp_path, make_cfg):
+    cfg = make_cfg("dataset=diabetes", "trainer.epochs=4", "model.hidden=[32]", "optim.lr=0.01")
     validate(cfg)
     summary = train(cfg, str(tmp_path))
     rows = _metrics(tmp_path)
@@ -190,10 +218,10 @@ def test_models_adapt_to_channels_and_size(shape):
     ("seed_cnn", (1, 28, 28), 832 + 51_264 + 7 * 7 * 64 * 1024 + 1024 + 10_250),  # the TF tutorial's
     ("seed_cnn", (3, 32, 32), 2_432 + 51_264 + 8 * 8 * 64 * 1024 + 1024 + 10_250),
 ])
-def test_presets_build_on_image_shapes(preset, shape, params):
+def test_presets_build_on_image_shapes(preset, shape, params, make_cfg):
     from hydra.utils import instantiate
 
-    cfg = compose_cfg(f"experiment={preset}")
+    cfg = make_cfg(f"experiment={preset}")
     validate(cfg)
     assert cfg.trainer.batch_size == 100 and cfg.optim.lr == 1e-3
     model = instantiate(cfg.model, input_shape=shape, num_outputs=10, _convert_="all")
