@@ -2,8 +2,11 @@
 
 from typing import Any
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+from dlrun.errors import DlrunError
 
 
 def instantiate_without(cfg: DictConfig, drop: tuple[str, ...], **kwargs: Any) -> Any:
@@ -11,4 +14,9 @@ def instantiate_without(cfg: DictConfig, drop: tuple[str, ...], **kwargs: Any) -
     node = OmegaConf.to_container(cfg, resolve=True)
     for key in drop:
         node.pop(key, None)
-    return instantiate(node, **kwargs)
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as e:
+        if isinstance(e.__cause__, DlrunError):  # the target's own one-line message, not Hydra's wrapper
+            raise e.__cause__
+        raise

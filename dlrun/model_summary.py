@@ -7,6 +7,7 @@ from rich.table import Table
 from torch import nn
 
 from dlrun.console import show
+from dlrun.data import iterate_batches
 
 
 def _shape(output) -> str:
@@ -66,5 +67,5 @@ class ModelSummary:
     """Trainer callback: the model table for one training batch, at the start of the run."""
 
     def on_fit_start(self, trainer) -> None:
-        x = trainer.data.train.x[:trainer.batch_size]
+        x, _ = next(iterate_batches(trainer.data.train, trainer.batch_size))  # either data path
         show(model_table(summarize(trainer.model, x), trainer.model))

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from dlrun.errors import DlrunError
@@ -44,20 +44,63 @@ def _one_of(obj, name, choices):
 
 # -- dataset ---------------------------------------------------------------------------------------
 @dataclass
-class MNIST1D:
-    _target_: str
-    root: str
+class Augment:
+    """regularization.augment, and an image dataset's recipe for it (dataset.augment)."""
+    shift: int = 0       # random shifts of up to this many pixels (pad, then crop)
+    hflip: bool = False  # random horizontal flips
+
+    def __post_init__(self):
+        _non_negative(self, "shift")
+
+
+@dataclass
+class _Dataset:
+    """dlrun's own keys of every dataset (train.DATASET_KEYS); the loader gets the rest."""
+    _target_: str = ""
+    train_subset: Optional[int] = None
+    class_weights: Any = None
+    max_memory_gb: float = 4.0
+
+    def __post_init__(self):
+        if self.train_subset is not None and self.train_subset < 1:
+            raise Invalid("train_subset", f"must be >= 1 or null (got {self.train_subset})")
+        _positive(self, "max_memory_gb")
+        w = self.class_weights
+        if not (w is None or w == "balanced" or isinstance(w, list)):
+            raise Invalid("class_weights", f"must be balanced, a list of weights or null (got {w!r})")
+
+
+@dataclass
+class MNIST1D(_Dataset):
+    root: str = MISSING
     seed: int = 42
 
 
 @dataclass
-class Digits:
-    _target_: str
+class SklearnSplit(_Dataset):
     test_fraction: float = 0.2
     seed: int = 0
 
     def __post_init__(self):
+        super().__post_init__()
         _fraction(self, "test_fraction", low_open=True)
+
+
+@dataclass
+class Digits(SklearnSplit):
+    augment: Augment = field(default_factory=Augment)
+
+
+@dataclass
+class TorchvisionImages(_Dataset):
+    root: str = MISSING
+    download: bool = True
+    augment: Augment = field(default_factory=Augment)
+
+
+@dataclass
+class IdxImages(TorchvisionImages):
+    search: list[str] = field(default_factory=list)
 
 
 # -- model -----------------------------------------------------------------------------------------
@@ -328,7 +371,7 @@ class GradClip:
 
 REGULARIZATION = {"l1": L1, "l2": L2, "dropout": Dropout, "batchnorm": BatchNorm,
                   "label_smoothing": LabelSmoothing, "early_stopping": EarlyStopping,
-                  "grad_clip": GradClip}
+                  "grad_clip": GradClip, "augment": Augment}
 
 
 # -- logger ----------------------------------------------------------------------------------------
@@ -377,7 +420,10 @@ def _by_target(*classes, module: str):
 
 
 SCHEMAS = {
-    "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": Digits},
+    "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": Digits,
+                "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
+                "dlrun.data.vision.load_mnist": IdxImages, "dlrun.data.vision.load_fashion_mnist": IdxImages,
+                "dlrun.data.vision.load_cifar10": TorchvisionImages},
     "model": {"dlrun.models.MLP": MLP, "dlrun.models.CNN": CNN, "dlrun.models.RNN": RNN},
     "optim": {"torch.optim.SGD": SGD, "torch.optim.Adam": Adam, "torch.optim.AdamW": Adam,
               "torch.optim.RMSprop": RMSprop, "torch.optim.Adagrad": Adagrad},

@@ -18,6 +18,9 @@ from dlrun.callbacks import build_callbacks
 from dlrun.config_utils import instantiate_without
 from dlrun.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
+from dlrun.data.augment import build_augment
+from dlrun.data.core import DEFAULT_MAX_MEMORY_GB
+from dlrun.data.weights import class_weights
 from dlrun.device import AUTOCAST_DTYPES, select_device
 from dlrun.errors import DlrunError
 from dlrun.metrics import classification_report, confusion_matrix
@@ -27,7 +30,8 @@ from dlrun.run_folder import RunFolder
 
 log = logging.getLogger("dlrun")
 
-DATASET_KEYS = ()  # dlrun's own keys in a dataset config (not passed to the loader)
+# dlrun's own keys in a dataset config (not passed to the loader)
+DATASET_KEYS = ("train_subset", "class_weights", "max_memory_gb", "augment")
 EVAL_BATCH = 4096
 
 
@@ -72,8 +76,12 @@ class Trainer:
         self.device = select_device(t.device)
         torch.manual_seed(t.seed)
 
-        raw = instantiate_without(cfg.dataset, DATASET_KEYS)
-        self.data = prepare(raw, t.val_fraction, t.seed, self.device)
+        d = cfg.dataset
+        raw = instantiate_without(d, DATASET_KEYS)
+        self.data = prepare(raw, t.val_fraction, t.seed, self.device, train_subset=d.get("train_subset"),
+                            max_memory_gb=d.get("max_memory_gb", DEFAULT_MAX_MEMORY_GB))
+        log.info("data: %d train / %d val / %d test, %s", len(self.data.train), len(self.data.val),
+                 len(self.data.test), "on the device" if self.data.in_memory else "through a DataLoader")
         self.model = instantiate(cfg.model, input_shape=self.data.input_shape,
                                  num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
         self.num_params = sum(p.numel() for p in self.model.parameters())
@@ -84,7 +92,8 @@ class Trainer:
         self.schedule = Schedule(cfg.sched, self.optimizer, self.steps_per_epoch, t.epochs)
 
         reg = cfg.get("regularization") or DictConfig({})
-        self.criterion = loss_function(reg, self.data.is_classification)
+        self.criterion = loss_function(reg, self.data.is_classification,
+                                       class_weights(d.get("class_weights"), self.data, self.device))
         self.penalty = weight_penalty(self.model, reg)
         self.max_grad_norm = reg.grad_clip.max_norm if "grad_clip" in reg else None
         es = reg.get("early_stopping")
@@ -95,6 +104,9 @@ class Trainer:
         self.autocast_dtype = AUTOCAST_DTYPES[t.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.batch_rng = torch.Generator().manual_seed(t.seed)
+        # its own stream (saved in last.pt), so that a resumed run draws the same shifts and flips
+        self.augment_rng = torch.Generator().manual_seed(t.seed + 1)
+        self.augment = build_augment(reg.get("augment"), self.data, self.augment_rng)  # training batches only
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
@@ -122,7 +134,7 @@ class Trainer:
         """Sums over the batch (divided by the sample count at the end of the pass)."""
         if self.data.is_classification:
             return {"acc": (out.argmax(1) == y).sum()}
-        err = out.squeeze(1).float() - y
+        err = (out.squeeze(1).float() - y) * self.data.target_std  # in the targets' own units
         return {"mse": err.pow(2).sum(), "mae": err.abs().sum()}
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -166,6 +178,8 @@ class Trainer:
             self.batch_rng.set_state(self.epoch_rng)
         for x, y in iterate_batches(self.data.train, self.batch_size, self.batch_rng,
                                     start_batch=self.batch_in_epoch):
+            if self.augment is not None:
+                x = self.augment(x)
             with self.autocast():
                 out = self.model(x)
                 loss = self.loss(out, y)
@@ -216,7 +230,7 @@ class Trainer:
             "sums": self.sums if self.batch_in_epoch else {},
             "elapsed": self.elapsed(),
             "rng": {"torch": torch.get_rng_state(), "batches": self.batch_rng.get_state(),
-                    "epoch_start": self.epoch_rng,
+                    "epoch_start": self.epoch_rng, "augment": self.augment_rng.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
         }
 
@@ -243,6 +257,8 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         self.batch_rng.set_state(rng["batches"])
         self.epoch_rng = rng["epoch_start"]
+        if "augment" in rng:
+            self.augment_rng.set_state(rng["augment"])
         if self.device.type == "cuda" and rng["cuda"]:
             torch.cuda.set_rng_state_all(rng["cuda"])
         log.info("resumed from last.pt: epoch %d, step %d", self.epoch, self.step)

@@ -11,6 +11,7 @@ from dlrun.config_utils import instantiate_without
 from dlrun.data import prepare
 from dlrun.optim import Schedule, build_optimizer
 from dlrun.schema import validate
+from dlrun.train import DATASET_KEYS
 
 CONF = Path(__file__).parents[1] / "conf"
 
@@ -34,7 +35,7 @@ def test_groups_have_their_choices():
 def test_dataset_and_model_build(make_cfg, dataset, model):
     cfg = make_cfg(f"dataset={dataset}", f"model={model}")
     validate(cfg)
-    data = prepare(instantiate_without(cfg.dataset, ()), 0.1, 0, torch.device("cpu"))
+    data = prepare(instantiate_without(cfg.dataset, DATASET_KEYS), 0.1, 0, torch.device("cpu"))
     net = instantiate(cfg.model, input_shape=data.input_shape, num_outputs=data.num_outputs, _convert_="all")
     out = net(data.train.x[:5])
     assert out.shape == (5, 10)

@@ -1,21 +1,47 @@
 from collections.abc import Iterator
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 
-from dlrun.data.core import Split
+from dlrun.data.core import HostSplit, Split
 
 
-def iterate_batches(split: Split, batch_size: int, generator: torch.Generator | None = None,
+def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.Generator | None = None,
                     start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches taken by index from the in-memory split: a fresh permutation drawn from `generator`
-    each call (training), or in order when no generator is given (evaluation). `start_batch`
-    skips the first batches of the permutation (resuming inside an epoch)."""
+    """Batches of normalized inputs and targets on the training device, taken by index: a fresh
+    permutation drawn from `generator` each call (training), or in order when no generator is given
+    (evaluation). Both paths draw the same permutation, so they give the same batches.
+    `start_batch` skips the first batches of the permutation (resuming inside an epoch)."""
     n = len(split)
-    if generator is None:
+    order = None if generator is None else torch.randperm(n, generator=generator)
+    if isinstance(split, HostSplit):
+        yield from _loader_batches(split, batch_size, order, start_batch)
+        return
+    if order is None:
         for start in range(0, n, batch_size):
             yield split.x[start:start + batch_size], split.y[start:start + batch_size]
         return
-    order = torch.randperm(n, generator=generator).to(split.x.device, non_blocking=True)
+    order = order.to(split.x.device, non_blocking=True)
     for start in range(start_batch * batch_size, n, batch_size):
         idx = order[start:start + batch_size]
         yield split.x[idx], split.y[idx]
+
+
+class _ByIndexTensor(Dataset):
+    """A dataset whose items are whole batches: indexing with a tensor of indices."""
+
+    def __init__(self, split: HostSplit):
+        self.split = split
+
+    def __getitem__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.split.raw_x[idx], self.split.y[idx]
+
+
+def _loader_batches(split: HostSplit, batch_size: int, order: torch.Tensor | None, start_batch: int):
+    """The DataLoader path: batches gathered in host memory (pinned for CUDA), then converted and
+    normalized on the device."""
+    order = torch.arange(len(split)) if order is None else order
+    loader = DataLoader(_ByIndexTensor(split), sampler=order.split(batch_size)[start_batch:], batch_size=None,
+                        pin_memory=split.device.type == "cuda")
+    for x, y in loader:
+        yield split.normalize(x), y.to(split.device, non_blocking=True)

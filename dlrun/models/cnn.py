@@ -31,15 +31,20 @@ class CNN(nn.Module):
         n = len(channels)
         kernels, strides = _per_block(kernel_size, n, "kernel_size"), _per_block(stride, n, "stride")
         layers: list[nn.Module] = []
-        in_ch = input_shape[0]
-        for out_ch, k, s in zip(channels, kernels, strides):
+        in_ch, size = input_shape[0], list(input_shape[1:])  # spatial size, tracked block by block
+        for i, (out_ch, k, s) in enumerate(zip(channels, kernels, strides), 1):
             pad = k // 2 if padding == "same" else int(padding)
+            size = [(n + 2 * pad - k) // s + 1 for n in size]
+            if min(size) < 1:
+                raise ValueError(f"model=cnn: conv block {i} (kernel {k}, padding {pad}) does not fit the "
+                                 f"{tuple(input_shape[1:])} input: use padding=same or fewer blocks")
             layers.append(Conv(in_ch, out_ch, k, stride=s, padding=pad))
             if batch_norm:
                 layers.append(Norm(out_ch))
             layers.append(make_activation(activation))
-            if Pool is not None:
+            if Pool is not None and min(size) >= 2:  # small inputs (8x8 digits): stop pooling at 1 pixel
                 layers.append(Pool(2))
+                size = [n // 2 for n in size]
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
         with torch.no_grad():

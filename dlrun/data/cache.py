@@ -1,0 +1,25 @@
+"""An on-disk cache of decoded tensors: a dataset is decoded once, later runs load one file."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from dlrun.run_folder import atomic_write
+
+log = logging.getLogger("dlrun")
+
+
+def cached_tensors(path: Path, build: Callable[[], dict]) -> dict:
+    """The dict of tensors saved at `path`, or `build()`'s result, saved there atomically first."""
+    if path.exists():
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception as e:  # an unreadable cache is rebuilt, never fatal
+            log.warning("rebuilding unreadable cache %s (%s)", path, e)
+    tensors = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: torch.save(tensors, f))
+    log.info("decoded tensors cached in %s", path)
+    return tensors
