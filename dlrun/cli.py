@@ -168,7 +168,8 @@ def run_task(cfg: DictConfig) -> float | None:
             from dlrun.resume import record_resumed_config
 
             trainer.resume()
-            record_resumed_config(run_dir, cfg, list(hc.overrides.task))
+            if trainer.folder.writable:  # rank 0 under DDP
+                record_resumed_config(str(trainer.folder.path), cfg, list(hc.overrides.task))
         summary = trainer.fit()
     except Interrupted as e:
         print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
@@ -224,7 +225,7 @@ def main() -> None:
             if full_errors():
                 raise
             fail(str(e))
-    sys.argv = [sys.argv[0], *argv]
+    sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
         hydra_main()
     except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
@@ -236,3 +237,19 @@ def main() -> None:
         problem = incomplete_runs()
         if problem:
             fail(f"{problem}; see the table above", code=1)
+
+
+def _other_rank_overrides() -> list[str]:
+    """Under torchrun, ranks other than 0 write nothing: Hydra gets a scratch folder (removed at
+    exit) and no log; the Trainer takes rank 0's run folder."""
+    from dlrun.distributed import torchrun_rank
+
+    if not torchrun_rank():
+        return []
+    import atexit
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="dlrun-rank-")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    return [f"hydra.run.dir={scratch}", "hydra.output_subdir=null", "hydra/job_logging=disabled"]

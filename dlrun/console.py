@@ -53,9 +53,11 @@ def format_metrics(row: dict) -> str:
 class EpochReporter:
     """Progress bar over batches and epochs on a terminal; one line per epoch otherwise."""
 
-    def __init__(self, epochs: int, steps_per_epoch: int, enabled: bool):
+    def __init__(self, epochs: int, steps_per_epoch: int, enabled: bool, quiet: bool = False):
+        """`quiet`: report nothing (DDP ranks other than 0)."""
         self.epochs, self.steps = epochs, steps_per_epoch
-        self.live = enabled and sys.stdout.isatty()
+        self.live = enabled and sys.stdout.isatty() and not quiet
+        self.quiet = quiet
         self.progress = None
 
     @contextmanager
@@ -78,6 +80,8 @@ class EpochReporter:
             self.progress.advance(self.task)
 
     def epoch(self, row: dict) -> None:
+        if self.quiet:
+            return
         line = f"epoch {row['epoch']}/{self.epochs}  {format_metrics(row)}"
         log.info(line)
         if self.progress is not None:

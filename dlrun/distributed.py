@@ -36,19 +36,19 @@ class Dist:
         """All-reduce a dict of numbers/tensors by sum (a no-op on one process)."""
         if not self.enabled or not values:
             return values
-        keys = sorted(values)
+        keys = list(values)  # the same order on every rank: the same code built it
         flat = torch.stack([torch.as_tensor(values[k], dtype=torch.float64).cpu() for k in keys])
         flat = flat.to(self.comm_device)
         torch.distributed.all_reduce(flat)
         return dict(zip(keys, flat.cpu().tolist()))
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank if it is True on any rank."""
+    def reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+        """All-reduce a tensor by sum (a no-op on one process)."""
         if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.comm_device)
-        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return bool(t.item())
+            return tensor
+        out = tensor.to(self.comm_device).clone()
+        torch.distributed.all_reduce(out)
+        return out.to(tensor.device)
 
     def broadcast(self, obj):
         """Rank 0's `obj` on every rank."""

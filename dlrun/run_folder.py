@@ -34,10 +34,13 @@ def atomic_write(path: Path, write) -> None:
 
 
 class RunFolder:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, writable: bool = True):
+        """`writable=False` (DDP ranks other than 0): reads work, writes do nothing."""
         self.path = Path(path)
+        self.writable = writable
         self.checkpoints = self.path / "checkpoints"
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        if writable:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
 
     # metrics.csv ------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict]:
@@ -49,6 +52,8 @@ class RunFolder:
 
     def write_metrics(self, rows: list[dict]) -> None:
         """Rewrite the whole file (it is small: a row per epoch), so it is never half a row."""
+        if not self.writable:
+            return
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -61,11 +66,15 @@ class RunFolder:
         return json.loads(p.read_text()) if p.exists() else {}
 
     def write_summary(self, summary: dict) -> None:
+        if not self.writable:
+            return
         text = json.dumps(summary, indent=2, default=str) + "\n"
         atomic_write(self.path / SUMMARY, lambda f: f.write(text.encode()))
 
     # checkpoints ------------------------------------------------------------------------------
     def save_checkpoint(self, name: str, state: dict) -> None:
+        if not self.writable:
+            return
         atomic_write(self.checkpoints / f"{name}.pt", lambda f: torch.save(state, f))
 
     def load_checkpoint(self, name: str, map_location=None) -> dict:

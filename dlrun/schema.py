@@ -400,8 +400,12 @@ class Trainer:
     progress: bool = True
     monitor: str = "auto"
     checkpoint_every_steps: int = 0
+    strategy: str = "single"
+    compile: bool = False
+    compile_backend: str = "inductor"
 
     def __post_init__(self):
+        _one_of(self, "strategy", ("single", "ddp"))
         _positive(self, "epochs")
         _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):

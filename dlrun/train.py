@@ -22,6 +22,7 @@ from dlrun.data.augment import build_augment
 from dlrun.data.core import DEFAULT_MAX_MEMORY_GB
 from dlrun.data.weights import class_weights
 from dlrun.device import AUTOCAST_DTYPES, select_device
+from dlrun.distributed import device_for, setup
 from dlrun.errors import DlrunError
 from dlrun.metrics import classification_report, confusion_matrix
 from dlrun.optim import Schedule, build_optimizer
@@ -72,8 +73,11 @@ class Trainer:
     def __init__(self, cfg: DictConfig, run_dir: str):
         self.cfg, t = cfg, cfg.trainer
         self.started = time.time()
-        self.folder = RunFolder(run_dir)
-        self.device = select_device(t.device)
+        self.dist = setup(t.strategy, t.device)
+        self.shard = (self.dist.rank, self.dist.world)
+        # every rank works in rank 0's run folder; only rank 0 writes there
+        self.folder = RunFolder(self.dist.broadcast(run_dir), writable=self.dist.is_main)
+        self.device = select_device(device_for(self.dist, t.device))
         torch.manual_seed(t.seed)
 
         d = cfg.dataset
@@ -85,9 +89,18 @@ class Trainer:
         self.model = instantiate(cfg.model, input_shape=self.data.input_shape,
                                  num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
         self.num_params = sum(p.numel() for p in self.model.parameters())
+        # channels_last speeds up 2-D convolutions on CUDA (tensor cores)
+        self.channels_last = self.device.type == "cuda" and any(
+            isinstance(m, torch.nn.Conv2d) for m in self.model.modules())
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.net, self.eval_net = self.wrap_model(t)
+        if self.dist.enabled:
+            torch.manual_seed(t.seed + self.dist.rank)  # same initial weights, own dropout masks
 
-        self.batch_size = len(self.data.train) if t.batch_size == "full" else int(t.batch_size)
-        self.steps_per_epoch = math.ceil(len(self.data.train) / self.batch_size)
+        shard_size = len(self.data.train) // self.dist.world
+        self.batch_size = shard_size if t.batch_size == "full" else int(t.batch_size)
+        self.steps_per_epoch = math.ceil(shard_size / self.batch_size)
         self.optimizer = build_optimizer(cfg.optim, self.model)
         self.schedule = Schedule(cfg.sched, self.optimizer, self.steps_per_epoch, t.epochs)
 
@@ -110,7 +123,7 @@ class Trainer:
 
         # objects with any of on_fit_start(trainer), on_epoch_end(trainer, row),
         # on_fit_end(trainer, summary): loggers and reports plug in here
-        self.callbacks: list = build_callbacks(cfg)
+        self.callbacks: list = build_callbacks(cfg) if self.dist.is_main else []
 
         self.checkpoint_every = t.checkpoint_every_steps
         self.epoch = 0  # epochs completed
@@ -123,6 +136,25 @@ class Trainer:
         self.sums: dict = {}
         self.elapsed_before = 0.0  # wall time of earlier sessions of this run (resume)
         self.stop_signal: int | None = None
+
+    def wrap_model(self, t: DictConfig):
+        """The modules that train and evaluate: DistributedDataParallel under DDP, torch.compile with
+        trainer.compile. Checkpoints always hold the plain model's weights."""
+        net = self.model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        if t.compile:
+            net = torch.compile(net, backend=t.compile_backend)
+        # evaluation runs each rank's shard through the plain (or compiled plain) model: no
+        # collectives, so ranks with a different number of eval batches cannot deadlock
+        eval_net = net if not self.dist.enabled else (
+            torch.compile(self.model, backend=t.compile_backend) if t.compile else self.model)
+        return net, eval_net
+
+    def to_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
     # ------------------------------------------------------------------------------------------
     def autocast(self):
@@ -140,14 +172,17 @@ class Trainer:
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.criterion(out.float(), y if self.data.is_classification else y.unsqueeze(1))
 
-    @staticmethod
-    def finish(sums: dict, n: int) -> dict[str, float]:
-        metrics = {k: float(v) / n for k, v in sums.items()}
+    def finish(self, sums: dict) -> dict[str, float]:
+        """Means over every sample of the pass, on all ranks together, and that sample `count`."""
+        sums = self.dist.sum(sums)
+        n = sums["count"]
+        metrics = {k: float(v) / n if k != "count" else int(v) for k, v in sums.items()}
         if "mse" in metrics:
             metrics["rmse"] = math.sqrt(metrics.pop("mse"))
         return metrics
 
     def accumulate(self, sums: dict, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        sums["count"] = sums.get("count", 0) + len(y)
         sums["loss"] = sums.get("loss", 0.0) + loss.detach() * len(y)
         for k, v in self.batch_metrics(out, y).items():
             sums[k] = sums.get(k, 0) + v
@@ -159,32 +194,41 @@ class Trainer:
         self.model.eval()
         sums: dict = {}
         counts = 0
-        for x, y in iterate_batches(split, EVAL_BATCH):
+        for x, y in iterate_batches(split, EVAL_BATCH, shard=self.shard):
             with self.autocast():
-                out = self.model(x)
+                out = self.eval_net(self.to_input(x))
             self.accumulate(sums, self.loss(out, y), out, y)
             if per_class:
                 counts = counts + confusion_matrix(y, out.argmax(1), self.data.num_classes)
-        metrics = self.finish(sums, len(split))
+        metrics = self.finish(sums)
+        metrics.pop("count")
+        if per_class:
+            counts = self.dist.reduce(counts)
         return {**metrics, **classification_report(counts)} if per_class else metrics
 
     def train_epoch(self, reporter: EpochReporter) -> dict[str, float]:
         """One pass over the training split. Resumable mid-epoch: the permutation is redrawn from
         the RNG state saved at the epoch's start and the batches already done are skipped."""
-        self.model.train()
+        self.net.train()
         if self.batch_in_epoch == 0:
             self.epoch_rng, self.sums = self.batch_rng.get_state(), {}
         else:
             self.batch_rng.set_state(self.epoch_rng)
         for x, y in iterate_batches(self.data.train, self.batch_size, self.batch_rng,
-                                    start_batch=self.batch_in_epoch):
+                                    start_batch=self.batch_in_epoch, shard=self.shard):
             if self.augment is not None:
                 x = self.augment(x)
             with self.autocast():
-                out = self.model(x)
+                out = self.net(self.to_input(x))
                 loss = self.loss(out, y)
                 total = loss + self.penalty() if self.penalty else loss
             value = total.item()
+            if self.dist.enabled:  # every rank learns of a divergence or a signal on any rank
+                flags = self.dist.sum({"bad": not math.isfinite(value), "stop": self.stop_signal is not None})
+                if flags["bad"]:
+                    value = math.nan
+                if flags["stop"] and self.stop_signal is None:
+                    self.stop_signal = signal.SIGTERM
             if not math.isfinite(value):
                 raise Diverged(f"loss became {value} at step {self.step + 1} "
                                f"(epoch {self.epoch + 1}, lr {self.schedule.lr:.3g})")
@@ -207,7 +251,7 @@ class Trainer:
             if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                 self.save_last()
         self.batch_in_epoch = 0
-        return self.finish(self.sums, len(self.data.train))
+        return self.finish(self.sums)
 
     def emit(self, event: str, *args) -> None:
         for cb in self.callbacks:
@@ -229,17 +273,22 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "sums": self.sums if self.batch_in_epoch else {},
             "elapsed": self.elapsed(),
-            "rng": {"torch": torch.get_rng_state(), "batches": self.batch_rng.get_state(),
+            "rng": {"torch": self.dist.gather(torch.get_rng_state()),  # one per rank
+                    "batches": self.batch_rng.get_state(),
                     "epoch_start": self.epoch_rng, "augment": self.augment_rng.get_state(),
                     "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
         }
 
     def save_last(self) -> None:
-        self.folder.save_checkpoint("last", self.state_dict())
+        self.folder.save_checkpoint("last", self.state_dict())  # every rank: state_dict gathers
+
+    def load(self, name: str) -> dict:
+        """A checkpoint as rank 0 reads it, on every rank."""
+        return self.dist.broadcast(self.folder.load_checkpoint(name, "cpu") if self.dist.is_main else None)
 
     def resume(self) -> None:
         """Continue from checkpoints/last.pt exactly where it was written."""
-        state = self.folder.load_checkpoint("last", self.device)
+        state = self.load("last")
         try:
             self.model.load_state_dict(state["model"])
         except RuntimeError as e:
@@ -254,7 +303,10 @@ class Trainer:
         self.rows, self.batch_in_epoch, self.sums = state["rows"], state["batch_in_epoch"], state["sums"]
         self.elapsed_before = state["elapsed"]
         rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
+        if len(rng["torch"]) != self.dist.world:
+            raise DlrunError(f"last.pt was saved by {len(rng['torch'])} process(es); resume it with as many "
+                             f"(this run has {self.dist.world})")
+        torch.set_rng_state(rng["torch"][self.dist.rank])
         self.batch_rng.set_state(rng["batches"])
         self.epoch_rng = rng["epoch_start"]
         if "augment" in rng:
@@ -273,7 +325,7 @@ class Trainer:
             "best_epoch": self.best["epoch"] if self.best else None,
             "monitor": self.monitor,
             "num_params": self.num_params,
-            "device": str(self.device),
+            "device": str(self.device) if not self.dist.enabled else f"{self.dist.world} x {self.device.type} (ddp)",
             "wall_s": self.elapsed(),
             "val": self.best["val"] if self.best else {},
             "test": {},
@@ -286,7 +338,8 @@ class Trainer:
     def fit(self) -> dict:
         t = self.cfg.trainer
         self.folder.write_summary(self.summary("running"))
-        reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress)
+        reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress and self.dist.is_main,
+                                 quiet=not self.dist.is_main)
         self.emit("on_fit_start")
         status, error, interrupted = "completed", None, None
         try:
@@ -303,12 +356,13 @@ class Trainer:
             status, error, interrupted = "interrupted", str(e), e
         summary = self.summary(status, **({"error": error} if error else {}))
         if self.best is not None and status != "interrupted":
-            self.model.load_state_dict(self.folder.load_checkpoint("best", self.device)["model"])
+            self.model.load_state_dict(self.load("best")["model"])
             summary["test"] = self.evaluate(self.data.test, per_class=self.data.is_classification)
         summary["wall_s"] = self.elapsed()
         self.folder.write_summary(summary)
         self.emit("on_fit_end", summary)
-        print_summary(summary, str(self.folder.path))
+        if self.dist.is_main:
+            print_summary(summary, str(self.folder.path))
         if interrupted is not None:
             raise interrupted
         return summary
@@ -318,6 +372,7 @@ class Trainer:
         t0 = time.perf_counter()
         train = self.train_epoch(reporter)
         train_s = time.perf_counter() - t0
+        samples = train.pop("count")
         val = self.evaluate(self.data.val)
         if not math.isfinite(val["loss"]):
             raise Diverged(f"validation loss became {val['loss']} after epoch {self.epoch + 1} "
@@ -329,7 +384,7 @@ class Trainer:
                **{f"train_{k}": v for k, v in train.items()},
                **{f"val_{k}": v for k, v in val.items()},
                "epoch_s": time.perf_counter() - t0,
-               "samples_per_s": len(self.data.train) / train_s}
+               "samples_per_s": samples / train_s}
         self.rows.append(row)
         self.folder.write_metrics(self.rows)
         if self.monitor not in row:

@@ -7,13 +7,21 @@ from dlrun.data.core import HostSplit, Split
 
 
 def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.Generator | None = None,
-                    start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                    start_batch: int = 0, shard: tuple[int, int] = (0, 1)
+                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of normalized inputs and targets on the training device, taken by index: a fresh
     permutation drawn from `generator` each call (training), or in order when no generator is given
     (evaluation). Both paths draw the same permutation, so they give the same batches.
-    `start_batch` skips the first batches of the permutation (resuming inside an epoch)."""
+    `start_batch` skips the first batches of the permutation (resuming inside an epoch).
+    `shard=(rank, world)`: this process's share under DDP. Every rank draws the same permutation
+    and takes every world-th index; for training the last `n % world` samples of the permutation
+    are dropped so that all ranks take the same number of steps."""
     n = len(split)
     order = None if generator is None else torch.randperm(n, generator=generator)
+    rank, world = shard
+    if world > 1:
+        order = torch.arange(n) if order is None else order[: n - n % world]
+        order = order[rank::world]
     if isinstance(split, HostSplit):
         yield from _loader_batches(split, batch_size, order, start_batch)
         return
@@ -22,7 +30,7 @@ def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.
             yield split.x[start:start + batch_size], split.y[start:start + batch_size]
         return
     order = order.to(split.x.device, non_blocking=True)
-    for start in range(start_batch * batch_size, n, batch_size):
+    for start in range(start_batch * batch_size, len(order), batch_size):
         idx = order[start:start + batch_size]
         yield split.x[idx], split.y[idx]
 
