@@ -1,0 +1,177 @@
+"""dlrun's benchmark suite: one command, one table.
+
+- start-up: seconds from launching `dlrun` to its first training step, against `import torch`
+  alone and against a bare script's first step (import torch, build the model, Adam, one step);
+- throughput: training samples/s of dlrun's loop (Trainer.train_epoch, what metrics.csv reports)
+  against the bare loop of NOTES (the same model object, the same normalized tensors on the same
+  device, batches by index from a permutation, forward/loss/backward/step and nothing else), for
+  MLP, CNN and RNN on MNIST-1D and Fashion-MNIST, interleaved and repeated, median reported;
+- compile: the MLP with trainer.compile=true (inductor) vs eager, after the compile is done.
+
+Usage: python benchmarks/suite.py [--device auto] [--repeat 3] [--fashion-subset 10000]
+                                  [--skip-compile] [--skip-startup]
+A script, not a test: numbers depend on the machine and on what else is running."""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+BATCH = 100
+FAMILIES = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"]}
+DATASETS = {"mnist1d": ["dataset=mnist1d"], "fashion_mnist": ["dataset=fashion_mnist"]}
+
+
+def compose(overrides):
+    from hydra import compose as hydra_compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module("dlrun.conf", version_base="1.3"):
+        return hydra_compose("config", overrides=["trainer.progress=false", f"trainer.batch_size={BATCH}",
+                                                  "optim=adam", "optim.lr=0.001", *overrides])
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def dlrun_epoch(trainer) -> float:
+    from dlrun.console import EpochReporter
+
+    t0 = time.perf_counter()
+    trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))
+    sync(trainer.device)
+    return len(trainer.data.train) / (time.perf_counter() - t0)
+
+
+def bare_epoch(trainer) -> float:
+    """The loop a user would hand-write, on dlrun's own model and tensors."""
+    model, x, y = trainer.model, trainer.data.train.x, trainer.data.train.y
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    t0 = time.perf_counter()
+    order = torch.randperm(len(y), device=x.device)
+    for start in range(0, len(y), BATCH):
+        idx = order[start:start + BATCH]
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    sync(trainer.device)
+    return len(y) / (time.perf_counter() - t0)
+
+
+def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
+    from dlrun.train import Trainer
+
+    rows = []
+    for dname, dover in DATASETS.items():
+        extra = [f"dataset.train_subset={fashion_subset}"] if dname == "fashion_mnist" and fashion_subset else []
+        for fname, fover in FAMILIES.items():
+            with tempfile.TemporaryDirectory() as run_dir:
+                trainer = Trainer(compose([*dover, *fover, *extra, f"trainer.device={device}"]), run_dir)
+                dlrun_epoch(trainer), bare_epoch(trainer)  # warm-up: first-call costs out of the way
+                d, b = [], []
+                for _ in range(repeat):
+                    d.append(dlrun_epoch(trainer))
+                    b.append(bare_epoch(trainer))
+                rows.append((dname, fname, statistics.median(d), statistics.median(b), str(trainer.device)))
+                print(f"  {dname} {fname}: dlrun {rows[-1][2]:,.0f}  bare {rows[-1][3]:,.0f} samples/s",
+                      file=sys.stderr)
+    return rows
+
+
+def compile_speedup(device: str, repeat: int) -> tuple[float, float, float]:
+    from dlrun.train import Trainer
+
+    rates = {}
+    for compiled in (False, True):
+        with tempfile.TemporaryDirectory() as run_dir:
+            trainer = Trainer(compose(["dataset=mnist1d", "model=mlp", f"trainer.device={device}",
+                                       f"trainer.compile={compiled}"]), run_dir)
+            t0 = time.perf_counter()
+            dlrun_epoch(trainer)  # includes the compile
+            first = time.perf_counter() - t0
+            rates[compiled] = (statistics.median(dlrun_epoch(trainer) for _ in range(repeat)), first)
+    return rates[False][0], rates[True][0], rates[True][1]
+
+
+def timed(cmd: list[str], until: str | None = None) -> float:
+    """Seconds from launch until a stdout line starts with `until` (or the process ends)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in p.stdout:
+        if until and line.startswith(until):
+            break
+    elapsed = time.perf_counter() - t0
+    p.kill()
+    p.wait()
+    return elapsed
+
+
+BARE_FIRST_STEP = """
+import torch
+from torch import nn
+model = nn.Sequential(nn.Flatten(), nn.Linear(40, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss = nn.functional.cross_entropy(model(torch.randn(128, 1, 40)), torch.randint(0, 10, (128,)))
+loss.backward(); opt.step()
+print("step", flush=True)
+"""
+
+
+def startup(repeat: int) -> tuple[float, float, float]:
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        # one full-batch step per epoch: the first epoch line comes right after the first step
+        dl = [py, "-m", "dlrun", "trainer.epochs=1", "trainer.batch_size=full", "trainer.device=cpu",
+              f"hydra.run.dir={tmp}/run"]
+        timed(dl, "epoch 1/1")  # fills the data cache and the OS file cache
+        dlrun_s = statistics.median(timed(dl, "epoch 1/1") for _ in range(repeat))
+    torch_s = statistics.median(timed([py, "-c", "import torch"]) for _ in range(repeat))
+    bare_s = statistics.median(timed([py, "-c", BARE_FIRST_STEP], "step") for _ in range(repeat))
+    return dlrun_s, torch_s, bare_s
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--fashion-subset", type=int, default=10000, help="training samples (0: all 54k)")
+    p.add_argument("--skip-compile", action="store_true")
+    p.add_argument("--skip-startup", action="store_true")
+    args = p.parse_args()
+
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    if not args.skip_startup:
+        dlrun_s, torch_s, bare_s = startup(args.repeat)
+        print(f"\nstart-up to the first training step (median of {args.repeat}):")
+        print(f"| dlrun | import torch | dlrun - import torch | bare script's first step |")
+        print(f"|---:|---:|---:|---:|\n| {dlrun_s:.2f} s | {torch_s:.2f} s | {dlrun_s - torch_s:.2f} s "
+              f"| {bare_s:.2f} s |")
+
+    rows = throughput(args.device, args.repeat, args.fashion_subset)
+    print(f"\ntraining throughput, batch {BATCH}, Adam, 1 epoch, median of {args.repeat} (samples/s):")
+    print("| dataset | model | device | dlrun | bare loop | dlrun / bare |\n|---|---|---|---:|---:|---:|")
+    for dname, fname, d, b, dev in rows:
+        print(f"| {dname} | {fname} | {dev} | {d:,.0f} | {b:,.0f} | {d / b:.2f}x |")
+    worst = min(d / b for _, _, d, b, _ in rows)
+    print(f"\nworst dlrun / bare: {worst:.2f}x (target >= 0.95x)")
+
+    if not args.skip_compile:
+        eager, compiled, first = compile_speedup(args.device, args.repeat)
+        print(f"\ncompile (MNIST-1D MLP): eager {eager:,.0f}, compiled {compiled:,.0f} samples/s, "
+              f"{compiled / eager:.2f}x after a first compiled epoch of {first:.1f} s (target >= 1.2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
