@@ -8,7 +8,7 @@
   MLP, CNN and RNN on MNIST-1D and Fashion-MNIST, interleaved and repeated, median reported;
 - compile: the MLP with trainer.compile=true (inductor) vs eager, after the compile is done.
 
-Usage: python benchmarks/suite.py [--device auto] [--repeat 3] [--fashion-subset 10000]
+Usage: python benchmarks/suite.py [--device auto] [--repeat 5] [--fashion-subset 10000]
                                   [--skip-compile] [--skip-startup]
 A script, not a test: numbers depend on the machine and on what else is running."""
 
@@ -79,9 +79,10 @@ def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
                 trainer = Trainer(compose([*dover, *fover, *extra, f"trainer.device={device}"]), run_dir)
                 dlrun_epoch(trainer), bare_epoch(trainer)  # warm-up: first-call costs out of the way
                 d, b = [], []
-                for _ in range(repeat):
-                    d.append(dlrun_epoch(trainer))
-                    b.append(bare_epoch(trainer))
+                for i in range(repeat):  # alternating which loop goes first evens out drift
+                    pair = (dlrun_epoch, bare_epoch) if i % 2 == 0 else (bare_epoch, dlrun_epoch)
+                    for loop in pair:
+                        (d if loop is dlrun_epoch else b).append(loop(trainer))
                 rows.append((dname, fname, statistics.median(d), statistics.median(b), str(trainer.device)))
                 print(f"  {dname} {fname}: dlrun {rows[-1][2]:,.0f}  bare {rows[-1][3]:,.0f} samples/s",
                       file=sys.stderr)
@@ -143,7 +144,7 @@ def startup(repeat: int) -> tuple[float, float, float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--fashion-subset", type=int, default=10000, help="training samples (0: all 54k)")
     p.add_argument("--skip-compile", action="store_true")
     p.add_argument("--skip-startup", action="store_true")

@@ -181,9 +181,10 @@ class Trainer:
             metrics["rmse"] = math.sqrt(metrics.pop("mse"))
         return metrics
 
-    def accumulate(self, sums: dict, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+    def accumulate(self, sums: dict, loss: torch.Tensor | float, out: torch.Tensor, y: torch.Tensor) -> None:
+        """Add a batch to the pass's sums (`loss`: the batch mean, a tensor or a float)."""
         sums["count"] = sums.get("count", 0) + len(y)
-        sums["loss"] = sums.get("loss", 0.0) + loss.detach() * len(y)
+        sums["loss"] = sums.get("loss", 0.0) + (loss.detach() if torch.is_tensor(loss) else loss) * len(y)
         for k, v in self.batch_metrics(out, y).items():
             sums[k] = sums.get(k, 0) + v
 
@@ -243,7 +244,8 @@ class Trainer:
             self.step += 1
             self.batch_in_epoch += 1
             with torch.no_grad():
-                self.accumulate(self.sums, loss, out, y)
+                # the loss is already a float when there is no penalty: no tensor ops per step
+                self.accumulate(self.sums, loss if self.penalty else value, out, y)
             reporter.batch()
             if self.stop_signal is not None:
                 self.save_last()
@@ -303,10 +305,12 @@ class Trainer:
         self.rows, self.batch_in_epoch, self.sums = state["rows"], state["batch_in_epoch"], state["sums"]
         self.elapsed_before = state["elapsed"]
         rng = state["rng"]
-        if len(rng["torch"]) != self.dist.world:
-            raise DlrunError(f"last.pt was saved by {len(rng['torch'])} process(es); resume it with as many "
+        # one state per rank (a single tensor: a one-process run saved before DDP support)
+        states = [rng["torch"]] if isinstance(rng["torch"], torch.Tensor) else rng["torch"]
+        if len(states) != self.dist.world:
+            raise DlrunError(f"last.pt was saved by {len(states)} process(es); resume it with as many "
                              f"(this run has {self.dist.world})")
-        torch.set_rng_state(rng["torch"][self.dist.rank])
+        torch.set_rng_state(states[self.dist.rank])
         self.batch_rng.set_state(rng["batches"])
         self.epoch_rng = rng["epoch_start"]
         if "augment" in rng:
