@@ -20,6 +20,14 @@ def run_epoch(s, steps=10, val_loss=1.0):
     s.after_epoch(val_loss)
 
 
+def lrs_after_epochs(s, epochs):
+    lrs = []
+    for _ in range(epochs):
+        run_epoch(s)
+        lrs.append(s.lr)
+    return lrs
+
+
 def test_linear_warmup_on_constant(make_cfg):
     s = make(make_cfg, "sched=constant", "sched.warmup_steps=4")
     assert s.lr == pytest.approx(WARMUP_START_FACTOR)
@@ -34,20 +42,12 @@ def test_linear_warmup_on_constant(make_cfg):
 
 def test_step_schedule_steps_per_epoch_not_per_batch(make_cfg):
     s = make(make_cfg, "sched=step", "sched.step_size=2", "sched.gamma=0.1")
-    lrs = []
-    for _ in range(5):
-        run_epoch(s)
-        lrs.append(s.lr)
-    assert lrs == pytest.approx([1.0, 0.1, 0.1, 0.01, 0.01])
+    assert lrs_after_epochs(s, 5) == pytest.approx([1.0, 0.1, 0.1, 0.01, 0.01])
 
 
 def test_multistep_and_exponential(make_cfg):
     s = make(make_cfg, "sched=multistep", "sched.milestones=[1,3]", "sched.gamma=0.5")
-    lrs = []
-    for _ in range(4):
-        run_epoch(s)
-        lrs.append(s.lr)
-    assert lrs == pytest.approx([0.5, 0.5, 0.25, 0.25])
+    assert lrs_after_epochs(s, 4) == pytest.approx([0.5, 0.5, 0.25, 0.25])
     s = make(make_cfg, "sched=exponential", "sched.gamma=0.9")
     run_epoch(s)
     run_epoch(s)
