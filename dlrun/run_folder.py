@@ -79,6 +79,3 @@ class RunFolder:
 
     def load_checkpoint(self, name: str, map_location=None) -> dict:
         return torch.load(self.checkpoints / f"{name}.pt", map_location=map_location, weights_only=True)
-
-    def has_checkpoint(self, name: str) -> bool:
-        return (self.checkpoints / f"{name}.pt").exists()
