@@ -1,5 +1,6 @@
 """One training run, top to bottom: data -> model -> optimizer/schedule -> epochs -> test.
-`train(cfg, run_dir)` is what `dlrun` calls for each run; it returns the run's summary."""
+`dlrun` builds a `Trainer` per run (resuming it from last.pt for `dlrun resume`) and calls
+`fit()`, which returns the run's summary; `train(cfg, run_dir)` does both in one call."""
 
 import logging
 import math
@@ -342,8 +343,7 @@ class Trainer:
     def fit(self) -> dict:
         t = self.cfg.trainer
         self.folder.write_summary(self.summary("running"))
-        reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress and self.dist.is_main,
-                                 quiet=not self.dist.is_main)
+        reporter = EpochReporter(t.epochs, self.steps_per_epoch, t.progress, quiet=not self.dist.is_main)
         self.emit("on_fit_start")
         status, error, interrupted = "completed", None, None
         try:
