@@ -1,19 +1,24 @@
 """The `dlrun` command: `dlrun [overrides]` trains one run, `dlrun -m ...` sweeps (Hydra multirun),
 `dlrun compare PATH...` and `dlrun resume RUN_DIR` are subcommands.
 
-Before Hydra starts a run, the overrides are composed and validated here, so a typo costs a
-one-line `dlrun: error: ...` and no run folder. Set HYDRA_FULL_ERROR=1 for full tracebacks."""
+A typo costs a one-line `dlrun: error: ...` and no run folder: a single run's config is composed
+once, by Hydra, and checked by the `ConfigCheck` callback before Hydra creates the run folder (Hydra
+is told to raise its errors, which are turned into that one line here); a sweep's compositions
+are all checked before its first run. Set HYDRA_FULL_ERROR=1 for full tracebacks."""
 
+import copy
 import os
 import re
 import secrets
 import sys
+import traceback
 from contextlib import contextmanager
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from dlrun.errors import DlrunError, print_error
 from dlrun.monitor import optuna_direction
@@ -28,8 +33,11 @@ OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 OmegaConf.register_new_resolver("dlrun_direction", optuna_direction, replace=True)
 
 
+FULL_ERRORS = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user's choice, read before dlrun sets it
+
+
 def full_errors() -> bool:
-    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+    return FULL_ERRORS
 
 
 def fail(message: str, code: int = 2):
@@ -86,8 +94,6 @@ def composing(config_dir: str | None):
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from dlrun.schema import validate
-
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
 
     def check(overrides: list[str], config_name: str, device: bool = True, sweeper: bool = False) -> DictConfig:
@@ -105,11 +111,7 @@ def composing(config_dir: str | None):
                 raise DlrunError(f"hydra.sweeper: {one_line(root_cause(e))}") from e
             with open_dict(cfg):
                 del cfg["hydra"]
-        validate(cfg)
-        if device and cfg.trainer.device not in ("cpu", "auto"):
-            from dlrun.device import select_device
-
-            select_device(cfg.trainer.device)
+        check_config(cfg, device)
         return cfg
 
     try:
@@ -117,6 +119,48 @@ def composing(config_dir: str | None):
             yield check
     finally:
         GlobalHydra.instance().clear()
+
+
+def check_config(cfg: DictConfig, device: bool = True) -> None:
+    """The composed run config against the schema (and the device, where it is not cpu/auto)."""
+    from dlrun.schema import validate
+
+    validate(cfg)
+    if device and cfg.trainer.device not in ("cpu", "auto"):
+        from dlrun.device import select_device
+
+        select_device(cfg.trainer.device)
+
+
+class ConfigCheck(Callback):
+    """Registered in conf/config.yaml: checks a single run's config after Hydra composed it and
+    before Hydra creates its folder (a sweep is checked up front by preflight_sweep). Hydra turns
+    a callback's exceptions into warnings, so a bad config ends the process here."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        task = copy.deepcopy(config)  # the run's own config, as Hydra's run_job derives it
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        try:
+            check_config(task)
+        except DlrunError as e:
+            if full_errors():
+                traceback.print_exc()
+            fail(str(e))
+
+
+@contextmanager
+def hydra_raises(enabled: bool):
+    """Let Hydra's own errors (a bad override, an unknown choice) reach dlrun as exceptions
+    instead of being printed by Hydra, so that dlrun can report them in one line."""
+    if not enabled:
+        yield
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        del os.environ["HYDRA_FULL_ERROR"]
 
 
 def preflight(overrides: list[str], config_dir: str | None, config_name: str) -> DictConfig:
@@ -160,8 +204,8 @@ def run_task(cfg: DictConfig) -> float | None:
         from dlrun.sweep import share_cores
         from dlrun.train import Trainer
 
-        validate(cfg)
-        if multirun:
+        if multirun:  # a single run was checked by ConfigCheck before its folder was created
+            validate(cfg)
             share_cores(hc)
         trainer = Trainer(cfg, run_dir)
         if RESUME:
@@ -217,20 +261,25 @@ def main() -> None:
     args = get_args_parser().parse_args(argv)
     runs = not (args.help or args.hydra_help or args.cfg or args.info
                 or args.shell_completion or args.experimental_rerun)  # a run or a sweep, not a query
-    if runs:
+    if runs and args.multirun:
         try:
-            check = preflight_sweep if args.multirun else preflight
-            check(args.overrides, args.config_dir, args.config_name or CONFIG_NAME)
+            preflight_sweep(args.overrides, args.config_dir, args.config_name or CONFIG_NAME)
         except DlrunError as e:
             if full_errors():
                 raise
             fail(str(e))
     sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
-        hydra_main()
+        with hydra_raises(runs and not args.multirun and not full_errors()):
+            hydra_main()
     except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except Exception as e:  # Hydra's, raised because of hydra_raises: explained in one line
+        if full_errors():
+            raise
+        with composing(args.config_dir):  # the config's groups, to list the valid choices
+            fail(_explain(e))
     if runs and args.multirun:
         from dlrun.sweep import incomplete_runs
 
