@@ -204,8 +204,8 @@ def run_task(cfg: DictConfig) -> float | None:
         from dlrun.sweep import share_cores
         from dlrun.train import Trainer
 
-        if multirun:  # a single run was checked by ConfigCheck before its folder was created
-            validate(cfg)
+        validate(cfg)  # again: Optuna's sampled values and configs without ConfigCheck come here unchecked
+        if multirun:
             share_cores(hc)
         trainer = Trainer(cfg, run_dir)
         if RESUME:
