@@ -13,8 +13,9 @@ back in this one process, on the same device:
 
 Usage: python benchmarks/bench_data.py [--models mlp cnn] [--repeat 3] [--root DIR] [--device cpu]
                                       [--threads N] [--clock wall|cpu]
-With --repeat R each loop runs R times (interleaved) and the median is reported. On a busy machine
-`--threads 1 --clock cpu` (CPU time of this process instead of wall time) gives steadier ratios.
+With --repeat R each loop runs R times (interleaved, in rotating order) and the median is
+reported. On a busy machine `--threads 1 --clock cpu` (CPU time of this process instead of wall
+time) gives steadier ratios.
 This is a script, not a test: the numbers depend on the machine and on what else runs on it."""
 
 import argparse
@@ -126,7 +127,7 @@ def warm_up(device: torch.device) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
-    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--root", default=os.environ.get("DLRUN_DATA", "~/.cache/dlrun"))
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -144,15 +145,16 @@ def main() -> int:
     warm_up(device)
 
     results: dict[tuple[str, str], list[float]] = {}
+    names = list(LOOPS)
     for kind in args.models:
-        for _ in range(args.repeat):
-            for name, loop in LOOPS.items():
-                results.setdefault((kind, name), []).append(loop(kind, root, device))
+        for i in range(args.repeat):  # rotating the order gives each loop each position
+            for name in names[i % 3:] + names[:i % 3]:
+                results.setdefault((kind, name), []).append(LOOPS[name](kind, root, device))
                 print(f"  {kind} {name}: {results[kind, name][-1]:,.0f} samples/s", file=sys.stderr)
 
-    print(f"\nFashion-MNIST, 1 epoch, batch {BATCH}, Adam 1e-3, {device} "
-          f"({torch.get_num_threads()} threads), {args.clock} clock, median of {args.repeat}")
-    print(f"| model | loop | samples/s | vs bare | vs tutorial |\n|---|---|---:|---:|---:|")
+    print(f"\nFashion-MNIST, 1 epoch, batch {BATCH}, Adam 1e-3, {device} ({torch.get_num_threads()} threads), "
+          f"{args.clock} clock, median of {args.repeat}")
+    print("| model | loop | samples/s | vs bare | vs tutorial |\n|---|---|---:|---:|---:|")
     for kind in args.models:
         med = {name: statistics.median(results[kind, name]) for name in LOOPS}
         for name in LOOPS:

@@ -5,11 +5,12 @@
 - throughput: training samples/s of dlrun's loop (Trainer.train_epoch, what metrics.csv reports)
   against the bare loop of NOTES (the same model object, the same normalized tensors on the same
   device, batches by index from a permutation, forward/loss/backward/step and nothing else), for
-  MLP, CNN and RNN on MNIST-1D and Fashion-MNIST, interleaved and repeated, median reported; and,
-  for contrast, that loop fed by a DataLoader over host tensors (pinned, non-blocking on a GPU);
+  MLP, CNN and RNN on MNIST-1D and Fashion-MNIST, repeated in rotating order, median reported;
+  and, for contrast, that loop fed by a DataLoader over host tensors (pinned, non-blocking on a
+  GPU);
 - compile: the MLP with trainer.compile=true (inductor) vs eager, after the compile is done.
 
-Usage: python benchmarks/suite.py [--device auto] [--repeat 5] [--fashion-subset 10000]
+Usage: python benchmarks/suite.py [--device auto] [--repeat 9] [--fashion-subset 10000]
                                   [--skip-compile] [--skip-startup]
 A script, not a test: numbers depend on the machine and on what else is running."""
 
@@ -107,11 +108,11 @@ def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
                 for loop in loops:  # warm-up: first-call costs out of the way
                     loop(trainer)
                 rates = {loop: [] for loop in loops}
-                for i in range(repeat):  # alternating the order evens out drift
-                    for loop in loops if i % 2 == 0 else loops[::-1]:
+                for i in range(repeat):  # rotating the order gives each loop each position
+                    for loop in loops[i % 3:] + loops[:i % 3]:
                         rates[loop].append(loop(trainer))
                 d, b, dl = (statistics.median(rates[loop]) for loop in loops)
-                rows.append((dname, fname, d, b, dl, str(trainer.device)))
+                rows.append((dname, fname, str(trainer.device), d, b, dl))
                 print(f"  {dname} {fname}: dlrun {d:,.0f}  bare {b:,.0f}  DataLoader {dl:,.0f} samples/s",
                       file=sys.stderr)
     return rows
@@ -156,23 +157,29 @@ print("step", flush=True)
 """
 
 
-def startup(repeat: int) -> tuple[float, float, float]:
+def startup(repeat: int) -> dict[str, list[float]]:
+    """Seconds to the first step of dlrun, of a bare script, and of `import torch` alone, `repeat`
+    times each in rotating order."""
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         # one full-batch step per epoch: the first epoch line comes right after the first step
         dl = [py, "-m", "dlrun", "trainer.epochs=1", "trainer.batch_size=full", "trainer.device=cpu",
               f"hydra.run.dir={tmp}/run"]
         timed(dl, "epoch 1/1")  # fills the data cache and the OS file cache
-        dlrun_s = statistics.median(timed(dl, "epoch 1/1") for _ in range(repeat))
-    torch_s = statistics.median(timed([py, "-c", "import torch"]) for _ in range(repeat))
-    bare_s = statistics.median(timed([py, "-c", BARE_FIRST_STEP], "step") for _ in range(repeat))
-    return dlrun_s, torch_s, bare_s
+        commands = {"dlrun": (dl, "epoch 1/1"), "import torch": ([py, "-c", "import torch"], None),
+                    "bare": ([py, "-c", BARE_FIRST_STEP], "step")}
+        names = list(commands)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for i in range(repeat):
+            for name in names[i % 3:] + names[:i % 3]:
+                times[name].append(timed(*commands[name]))
+    return times
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto")
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=9)
     p.add_argument("--fashion-subset", type=int, default=10000, help="training samples (0: all 54k)")
     p.add_argument("--skip-compile", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
@@ -181,12 +188,12 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
           + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
     if not args.skip_startup:
-        dlrun_s, torch_s, bare_s = startup(args.repeat)
-        print(f"\nstart-up to the first training step (median of {args.repeat}):")
+        times = startup(args.repeat)
+        d, t, b = (statistics.median(times[name]) for name in ("dlrun", "import torch", "bare"))
+        print(f"\nstart-up to the first training step, median of {args.repeat}:")
         print("| dlrun | import torch | bare script's first step | dlrun - import torch (target <= 1.5 s) "
-              "| bare - import torch | dlrun - bare (dlrun's own) |")
-        print(f"|---:|---:|---:|---:|---:|---:|\n| {dlrun_s:.2f} s | {torch_s:.2f} s | {bare_s:.2f} s "
-              f"| {dlrun_s - torch_s:.2f} s | {bare_s - torch_s:.2f} s | {dlrun_s - bare_s:.2f} s |")
+              "| bare - import torch | dlrun - bare (dlrun's own) |\n|---:|---:|---:|---:|---:|---:|")
+        print(f"| {d:.2f} s | {t:.2f} s | {b:.2f} s | {d - t:.2f} s | {b - t:.2f} s | {d - b:.2f} s |")
         print("(the bare script's share above `import torch` is torch's own first-step cost: in torch 2.13 "
               "the first optimizer imports torch._dynamo)")
 
@@ -194,14 +201,15 @@ def main() -> int:
     print(f"\ntraining throughput, batch {BATCH}, Adam, 1 epoch, median of {args.repeat} (samples/s):")
     print("| dataset | model | device | dlrun | bare loop | dlrun / bare | DataLoader-fed loop |\n"
           "|---|---|---|---:|---:|---:|---:|")
-    for dname, fname, d, b, dl, dev in rows:
+    for dname, fname, dev, d, b, dl in rows:
         print(f"| {dname} | {fname} | {dev} | {d:,.0f} | {b:,.0f} | {d / b:.2f}x | {dl:,.0f} |")
-    worst = min(d / b for _, _, d, b, _, _ in rows)
+    worst = min(d / b for *_, d, b, _ in rows)
     print(f"\nworst dlrun / bare: {worst:.2f}x (target >= 0.95x)")
 
     if not args.skip_compile:
         eager, compiled, first = compile_speedup(args.device, args.repeat)
-        print(f"\ncompile (MNIST-1D MLP): eager {eager:,.0f}, compiled {compiled:,.0f} samples/s, "
+        print(f"\ncompile (MNIST-1D MLP, median of {args.repeat} epochs): eager {eager:,.0f}, compiled "
+              f"{compiled:,.0f} samples/s, "
               f"{compiled / eager:.2f}x after a first compiled epoch of {first:.1f} s (target >= 1.2x)")
     return 0
 
