@@ -32,8 +32,8 @@ from torch import nn
 from dlrun.data.tv import import_torchvision
 from dlrun.data.vision import FASHION_MNIST, gather_idx_files, load_fashion_mnist
 from dlrun.device import select_device
+from loops import BATCH, index_batches, loader_batches, plain_epoch, sync
 
-BATCH = 100
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
 
@@ -46,18 +46,6 @@ def tutorial_model(kind: str) -> nn.Module:
                          nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10))
 
 
-def _step(model, opt, x, y) -> None:
-    loss = nn.functional.cross_entropy(model(x), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
-def _sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 clock = time.perf_counter  # or time.process_time (--clock cpu)
 
 
@@ -68,30 +56,14 @@ def tutorial_loop(kind: str, root: Path, device: torch.device) -> float:
     ds = tv.datasets.FashionMNIST(str(root), train=True,
                                   transform=T.Compose([T.ToTensor(), T.Normalize((0.2860,), (0.3530,))]))
     loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True)
-    model = tutorial_model(kind).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    t0 = clock()
-    for x, y in loader:
-        _step(model, opt, x.to(device), y.to(device))
-    _sync(device)
-    return len(ds) / (clock() - t0)
+    return plain_epoch(tutorial_model(kind).to(device), loader_batches(loader, device), len(ds), device, clock)
 
 
 def bare_loop(kind: str, root: Path, device: torch.device) -> float:
     raw = load_fashion_mnist(str(root), search=[DEBIAN_DIR])
     x = raw.x_train.to(device).float().div_(255).sub_(0.2860).div_(0.3530)
     y = raw.y_train.to(device)
-    model = tutorial_model(kind).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    t0 = clock()
-    order = torch.randperm(len(y), device=device)
-    for start in range(0, len(y), BATCH):
-        idx = order[start:start + BATCH]
-        _step(model, opt, x[idx], y[idx])
-    _sync(device)
-    return len(y) / (clock() - t0)
+    return plain_epoch(tutorial_model(kind).to(device), index_batches(x, y), len(y), device, clock)
 
 
 def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
@@ -107,7 +79,7 @@ def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
         trainer = Trainer(cfg, run_dir)
         t0 = clock()
         trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))
-        _sync(device)
+        sync(device)
         return len(trainer.data.train) / (clock() - t0)
 
 
@@ -117,11 +89,8 @@ LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "dlrun": dlrun_loop}
 def warm_up(device: torch.device) -> None:
     """A few steps of each model first, so that no loop pays the one-time start-up costs."""
     for kind in ("mlp", "cnn"):
-        model = tutorial_model(kind).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        for _ in range(3):
-            _step(model, opt, torch.randn(BATCH, 1, 28, 28, device=device),
-                  torch.randint(0, 10, (BATCH,), device=device))
+        batches = [(torch.randn(BATCH, 1, 28, 28, device=device), torch.randint(0, 10, (BATCH,), device=device))] * 3
+        plain_epoch(tutorial_model(kind).to(device), batches, 3 * BATCH, device)
 
 
 def main() -> int:

@@ -24,7 +24,8 @@ import time
 
 import torch
 
-BATCH = 100
+from loops import BATCH, index_batches, loader_batches, plain_epoch, sync
+
 FAMILIES = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"]}
 DATASETS = {"mnist1d": ["dataset=mnist1d"], "fashion_mnist": ["dataset=fashion_mnist"]}
 
@@ -39,11 +40,6 @@ def compose(overrides):
                                                   "optim=adam", "optim.lr=0.001", *overrides])
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def dlrun_epoch(trainer) -> float:
     from dlrun.console import EpochReporter
 
@@ -55,44 +51,17 @@ def dlrun_epoch(trainer) -> float:
 
 def bare_epoch(trainer) -> float:
     """The loop a user would hand-write, on dlrun's own model and tensors."""
-    x, y = trainer.data.train.x, trainer.data.train.y
-
-    def batches():
-        order = torch.randperm(len(y), device=x.device)
-        for start in range(0, len(y), BATCH):
-            idx = order[start:start + BATCH]
-            yield x[idx], y[idx]
-
-    return plain_loop(trainer, batches)
+    train = trainer.data.train
+    return plain_epoch(trainer.model, index_batches(train.x, train.y), len(train), trainer.device)
 
 
 def dataloader_epoch(trainer) -> float:
     """The same loop fed the tutorial way: a DataLoader over host tensors (pinned memory and
     non-blocking copies when the model is on a GPU). For contrast, not a target."""
-    device, pin = trainer.device, trainer.device.type == "cuda"
-    dataset = torch.utils.data.TensorDataset(trainer.data.train.x.cpu(), trainer.data.train.y.cpu())
-    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True, pin_memory=pin)
-
-    def batches():
-        for xb, yb in loader:
-            yield xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
-
-    return plain_loop(trainer, batches)
-
-
-def plain_loop(trainer, batches) -> float:
-    """Forward, loss, backward, step over one epoch of `batches()`; samples/s."""
-    model = trainer.model
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    t0 = time.perf_counter()
-    for xb, yb in batches():
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    sync(trainer.device)
-    return len(trainer.data.train) / (time.perf_counter() - t0)
+    train, device = trainer.data.train, trainer.device
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train.x.cpu(), train.y.cpu()),
+                                         batch_size=BATCH, shuffle=True, pin_memory=device.type == "cuda")
+    return plain_epoch(trainer.model, loader_batches(loader, device), len(train), device)
 
 
 def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
