@@ -163,12 +163,6 @@ def hydra_raises(enabled: bool):
         del os.environ["HYDRA_FULL_ERROR"]
 
 
-def preflight(overrides: list[str], config_dir: str | None, config_name: str) -> DictConfig:
-    """Compose the config as Hydra will and check it against the schema; raise DlrunError."""
-    with composing(config_dir) as check:
-        return check(overrides, config_name)
-
-
 LOCAL_LAUNCHERS = ("basic", "joblib", "submitit_local")  # jobs run on this machine
 
 

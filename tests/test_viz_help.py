@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import run_dlrun
 
-from dlrun.cli import preflight
+from dlrun.cli import composing
 from dlrun.errors import DlrunError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -64,8 +64,9 @@ def test_shell_completion():
     (["+logger.tensorboard.every=5"], "unknown key logger.tensorboard.every"),
 ])
 def test_logger_overrides(overrides, message):
-    if message is None:
-        preflight(overrides, None, "config")
-        return
-    with pytest.raises(DlrunError, match=re.escape(message)):
-        preflight(overrides, None, "config")
+    with composing(None) as check:
+        if message is None:
+            check(overrides, "config")
+            return
+        with pytest.raises(DlrunError, match=re.escape(message)):
+            check(overrides, "config")
