@@ -1,6 +1,8 @@
 """Optimizer and learning-rate schedule, built from the `optim` and `sched` config groups with
 `hydra.utils.instantiate` (`_partial_: true`): torch.optim and torch.optim.lr_scheduler do the work."""
 
+import functools
+
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -11,8 +13,17 @@ WARMUP_START_FACTOR = 0.01
 SCHED_KEYS = ("interval", "warmup_steps")  # dlrun's own keys in a sched config
 
 
-def build_optimizer(cfg: DictConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    return instantiate(cfg, _convert_="all")(model.parameters())
+# Where torch.optim has fused kernels (one kernel updates every parameter) for each optimizer that
+# has a `fused` option: SGD, Adam, AdamW, Adagrad. On this CPU they step 1.3-3x faster than torch's
+# default per-parameter loop. Elsewhere (e.g. MPS) `optim.fused=true` leaves torch's default.
+FUSED_DEVICES = ("cpu", "cuda")
+
+
+def build_optimizer(cfg: DictConfig, model: torch.nn.Module, device: torch.device) -> torch.optim.Optimizer:
+    make = instantiate(cfg, _convert_="all")
+    if cfg.get("fused") and device.type not in FUSED_DEVICES:
+        make = functools.partial(make, fused=None)
+    return make(model.parameters())
 
 
 class Schedule:

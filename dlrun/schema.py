@@ -178,7 +178,13 @@ class _Optim:
 
 
 @dataclass
-class SGD(_Optim):
+class _Fusable(_Optim):
+    """An optimizer torch.optim has a fused implementation of."""
+    fused: bool = False
+
+
+@dataclass
+class SGD(_Fusable):
     momentum: float = 0.0
     nesterov: bool = False
     dampening: float = 0.0
@@ -191,7 +197,7 @@ class SGD(_Optim):
 
 
 @dataclass
-class Adam(_Optim):
+class Adam(_Fusable):
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
     amsgrad: bool = False
@@ -216,7 +222,7 @@ class RMSprop(_Optim):
 
 
 @dataclass
-class Adagrad(_Optim):
+class Adagrad(_Fusable):
     lr_decay: float = 0.0
     eps: float = 1e-10
     initial_accumulator_value: float = 0.0

@@ -102,7 +102,7 @@ class Trainer:
         shard_size = len(self.data.train) // self.dist.world
         self.batch_size = shard_size if t.batch_size == "full" else int(t.batch_size)
         self.steps_per_epoch = math.ceil(shard_size / self.batch_size)
-        self.optimizer = build_optimizer(cfg.optim, self.model)
+        self.optimizer = build_optimizer(cfg.optim, self.model, self.device)
         self.schedule = Schedule(cfg.sched, self.optimizer, self.steps_per_epoch, t.epochs)
 
         reg = cfg.get("regularization") or DictConfig({})

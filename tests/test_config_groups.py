@@ -48,9 +48,13 @@ def test_dataset_and_model_build(make_cfg, dataset, model):
 def test_optimizers_build(make_cfg, optim):
     cfg = make_cfg(f"optim={optim}", "optim.lr=0.05")
     validate(cfg)
-    opt = build_optimizer(cfg.optim, torch.nn.Linear(3, 2))
-    assert type(opt).__name__.lower() == optim.replace("adamw", "adamw")
+    opt = build_optimizer(cfg.optim, torch.nn.Linear(3, 2), torch.device("cpu"))
+    assert type(opt).__name__.lower() == optim
     assert opt.param_groups[0]["lr"] == 0.05
+    # torch's fused kernels wherever torch has them (all but RMSprop)
+    assert opt.param_groups[0].get("fused") is (None if optim == "rmsprop" else True)
+    # ... and torch's own default on a device without them
+    assert build_optimizer(cfg.optim, torch.nn.Linear(3, 2), torch.device("meta")).param_groups[0].get("fused") is None
 
 
 @pytest.mark.parametrize("sched", choices("sched"))

@@ -150,8 +150,9 @@ def test_resume_can_train_longer(tmp_path, reference, make_cfg):
 
 
 def test_divergence_stops_at_once_and_keeps_the_finite_best(make_cfg, tmp_path):
-    # lr grows 100x per epoch: fine at first, then the loss blows up
-    cfg = make_cfg(*RUN[:-1], "optim=sgd", "optim.lr=0.01", "sched=exponential", "sched.gamma=100",
+    # lr grows 1e6x per epoch: fine at first, then the loss blows up (at the latest when the lr
+    # overflows float32, in epoch 8)
+    cfg = make_cfg(*RUN[:-1], "optim=sgd", "optim.lr=0.01", "sched=exponential", "sched.gamma=1e6",
                    "trainer.epochs=10")
     s = train(cfg, str(tmp_path))
     assert s["status"] == "diverged"
