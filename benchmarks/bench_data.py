@@ -7,6 +7,8 @@ back in this one process, on the same device:
   classic tutorials' loop (per-sample PIL decode and collate in Python);
 - bare:     all images preloaded as one normalized float tensor on the device, batches taken by
   index from a random permutation; forward, loss, backward, step, nothing else;
+- bare fused: the same with torch's fused Adam, the implementation dlrun steps (conf/optim): what
+  separates it from dlrun is dlrun's loop alone;
 - dlrun:    dlrun's Trainer built from `experiment=seed_mlp|seed_cnn`, in process, timing one
   `train_epoch` (the pass whose samples_per_s metrics.csv reports; it trains on 54k samples,
   10% being held out for validation).
@@ -59,11 +61,15 @@ def tutorial_loop(kind: str, root: Path, device: torch.device) -> float:
     return plain_epoch(tutorial_model(kind).to(device), loader_batches(loader, device), len(ds), device, clock)
 
 
-def bare_loop(kind: str, root: Path, device: torch.device) -> float:
+def bare_loop(kind: str, root: Path, device: torch.device, fused: bool = False) -> float:
     raw = load_fashion_mnist(str(root), search=[DEBIAN_DIR])
     x = raw.x_train.to(device).float().div_(255).sub_(0.2860).div_(0.3530)
     y = raw.y_train.to(device)
-    return plain_epoch(tutorial_model(kind).to(device), index_batches(x, y), len(y), device, clock)
+    return plain_epoch(tutorial_model(kind).to(device), index_batches(x, y), len(y), device, clock, fused)
+
+
+def bare_fused_loop(kind: str, root: Path, device: torch.device) -> float:
+    return bare_loop(kind, root, device, fused=True)
 
 
 def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
@@ -83,7 +89,7 @@ def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
         return len(trainer.data.train) / (clock() - t0)
 
 
-LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "dlrun": dlrun_loop}
+LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "bare fused": bare_fused_loop, "dlrun": dlrun_loop}
 
 
 def warm_up(device: torch.device) -> None:
@@ -117,7 +123,8 @@ def main() -> int:
     names = list(LOOPS)
     for kind in args.models:
         for i in range(args.repeat):  # rotating the order gives each loop each position
-            for name in names[i % 3:] + names[:i % 3]:
+            k = i % len(names)
+            for name in names[k:] + names[:k]:
                 results.setdefault((kind, name), []).append(LOOPS[name](kind, root, device))
                 print(f"  {kind} {name}: {results[kind, name][-1]:,.0f} samples/s", file=sys.stderr)
 

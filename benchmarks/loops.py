@@ -1,5 +1,7 @@
 """The reference training loops both benchmark scripts time: the bare loop of NOTES and the same
-loop fed by a DataLoader. Forward, loss, backward, Adam step, nothing else."""
+loop fed by a DataLoader. Forward, loss, backward, Adam step, nothing else. With `fused`, the
+loop steps torch's fused Adam as dlrun does (conf/optim/adam.yaml): the two then differ only in
+what the loop itself does."""
 
 import time
 
@@ -28,9 +30,10 @@ def loader_batches(loader, device: torch.device):
 
 
 def plain_epoch(model: torch.nn.Module, batches, samples: int, device: torch.device,
-                clock=time.perf_counter) -> float:
-    """One epoch of `batches` (an iterable made before the clock starts, consumed after); samples/s."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+                clock=time.perf_counter, fused: bool = False) -> float:
+    """One epoch of `batches` (an iterable made before the clock starts, consumed after); samples/s.
+    Adam as a tutorial makes it (torch's default implementation), or fused."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
     model.train()
     t0 = clock()
     for x, y in batches:
