@@ -5,7 +5,8 @@
 - throughput: training samples/s of dlrun's loop (Trainer.train_epoch, what metrics.csv reports)
   against the bare loop of NOTES (the same model object, the same normalized tensors on the same
   device, batches by index from a permutation, forward/loss/backward/Adam step and nothing else),
-  for MLP, CNN and RNN on MNIST-1D and Fashion-MNIST, repeated in rotating order, median reported.
+  for MLP, CNN and RNN on MNIST-1D and Fashion-MNIST; each measurement spans whole epochs of about
+  0.5 s together (or one longer epoch), repeated in rotating order, median reported.
   dlrun steps torch's fused Adam, the bare loop torch's default Adam as a tutorial writes it; the
   bare loop with fused Adam isolates what dlrun's loop itself costs. For contrast, the bare loop
   fed by a DataLoader over host tensors (pinned, non-blocking on a GPU);
@@ -29,6 +30,7 @@ from loops import BATCH, index_batches, loader_batches, plain_epoch, sync
 
 FAMILIES = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"]}
 DATASETS = {"mnist1d": ["dataset=mnist1d"], "fashion_mnist": ["dataset=fashion_mnist"]}
+MIN_MEASURE_S = 0.5
 
 
 def compose(overrides):
@@ -80,13 +82,17 @@ def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
             with tempfile.TemporaryDirectory() as run_dir:
                 trainer = Trainer(compose([*dover, *fover, *extra, f"trainer.device={device}"]), run_dir)
                 loops = (dlrun_epoch, bare_epoch, bare_fused_epoch, dataloader_epoch)
+                t0 = time.perf_counter()
                 for loop in loops:  # warm-up: first-call costs out of the way
                     loop(trainer)
+                # a measurement spans whole epochs and at least MIN_MEASURE_S: a lone short epoch
+                # (MNIST-1D: 36 steps) is at the mercy of the scheduler
+                epochs = max(1, round(MIN_MEASURE_S / ((time.perf_counter() - t0) / len(loops))))
                 rates = {loop: [] for loop in loops}
                 for i in range(repeat):  # rotating the order gives each loop each position
                     k = i % len(loops)
                     for loop in loops[k:] + loops[:k]:
-                        rates[loop].append(loop(trainer))
+                        rates[loop].append(epochs / sum(1 / loop(trainer) for _ in range(epochs)))
                 medians = [statistics.median(rates[loop]) for loop in loops]
                 rows.append((dname, fname, str(trainer.device), *medians))
                 print(f"  {dname} {fname}: " + "  ".join(f"{loop.__name__} {m:,.0f}" for loop, m in zip(loops, medians))
@@ -170,11 +176,13 @@ def main() -> int:
         print("| dlrun | import torch | bare script's first step | dlrun - import torch (target <= 1.5 s) "
               "| bare - import torch | dlrun - bare (dlrun's own) |\n|---:|---:|---:|---:|---:|---:|")
         print(f"| {d:.2f} s | {t:.2f} s | {b:.2f} s | {d - t:.2f} s | {b - t:.2f} s | {d - b:.2f} s |")
-        print("(the bare script's share above `import torch` is torch's own first-step cost: in torch 2.13 "
-              "the first optimizer imports torch._dynamo)")
+        print("(the bare script's share above `import torch` is torch's own: in torch 2.13 building the first "
+              "torch.optim optimizer imports torch._dynamo, because add_param_group is wrapped in "
+              "torch._disable_dynamo)")
 
     rows = throughput(args.device, args.repeat, args.fashion_subset)
-    print(f"\ntraining throughput, batch {BATCH}, Adam, 1 epoch, median of {args.repeat} (samples/s):")
+    print(f"\ntraining throughput, batch {BATCH}, Adam, median of {args.repeat} measurements of whole epochs "
+          f"(about {MIN_MEASURE_S} s, or one epoch if longer; samples/s):")
     print("| dataset | model | device | dlrun | bare loop | dlrun / bare | bare loop, fused Adam "
           "| dlrun / bare fused | DataLoader-fed loop |\n|---|---|---|---:|---:|---:|---:|---:|---:|")
     for dname, fname, dev, d, b, bf, dl in rows:
