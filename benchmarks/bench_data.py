@@ -1,14 +1,14 @@
 """Training throughput on Fashion-MNIST: dlrun vs the tutorial loop vs the bare loop.
 
-One epoch (batch 100, Adam 1e-3) of the seed_mlp and seed_cnn architectures, three ways, back to
+One epoch (batch 100, Adam 1e-3) of the seed_mlp and seed_cnn architectures, four ways, back to
 back in this one process, on the same device:
 
 - tutorial: torchvision's FashionMNIST + ToTensor + Normalize + DataLoader(shuffle=True), the
   classic tutorials' loop (per-sample PIL decode and collate in Python);
 - bare:     all images preloaded as one normalized float tensor on the device, batches taken by
   index from a random permutation; forward, loss, backward, step, nothing else;
-- bare fused: the same with torch's fused Adam, the implementation dlrun steps (conf/optim): what
-  separates it from dlrun is dlrun's loop alone;
+- bare, fused Adam: the same with torch's fused Adam, the implementation dlrun steps (conf/optim):
+  what separates it from dlrun is dlrun's loop alone;
 - dlrun:    dlrun's Trainer built from `experiment=seed_mlp|seed_cnn`, in process, timing one
   `train_epoch` (the pass whose samples_per_s metrics.csv reports; it trains on 54k samples,
   10% being held out for validation).
@@ -89,7 +89,7 @@ def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
         return len(trainer.data.train) / (clock() - t0)
 
 
-LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "bare fused": bare_fused_loop, "dlrun": dlrun_loop}
+LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "bare, fused Adam": bare_fused_loop, "dlrun": dlrun_loop}
 
 
 def warm_up(device: torch.device) -> None:
