@@ -34,7 +34,7 @@ from torch import nn
 from dlrun.data.tv import import_torchvision
 from dlrun.data.vision import FASHION_MNIST, gather_idx_files, load_fashion_mnist
 from dlrun.device import select_device
-from loops import BATCH, index_batches, loader_batches, plain_epoch, sync
+from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -75,18 +75,13 @@ def bare_fused_loop(kind: str, root: Path, device: torch.device) -> float:
 def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
     from hydra import compose, initialize_config_module
 
-    from dlrun.console import EpochReporter
     from dlrun.train import Trainer
 
     with initialize_config_module("dlrun.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"experiment=seed_{kind}", "trainer.progress=false",
                                            f"trainer.device={device}", f"dataset.root={root}"])
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(cfg, run_dir)
-        t0 = clock()
-        trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))
-        sync(device)
-        return len(trainer.data.train) / (clock() - t0)
+        return dlrun_epoch(Trainer(cfg, run_dir), clock)
 
 
 LOOPS = {"tutorial": tutorial_loop, "bare": bare_loop, "bare, fused Adam": bare_fused_loop, "dlrun": dlrun_loop}
@@ -122,9 +117,8 @@ def main() -> int:
     results: dict[tuple[str, str], list[float]] = {}
     names = list(LOOPS)
     for kind in args.models:
-        for i in range(args.repeat):  # rotating the order gives each loop each position
-            k = i % len(names)
-            for name in names[k:] + names[:k]:
+        for i in range(args.repeat):
+            for name in rotation(names, i):
                 results.setdefault((kind, name), []).append(LOOPS[name](kind, root, device))
                 print(f"  {kind} {name}: {results[kind, name][-1]:,.0f} samples/s", file=sys.stderr)
 

@@ -1,7 +1,7 @@
-"""The reference training loops both benchmark scripts time: the bare loop of NOTES and the same
-loop fed by a DataLoader. Forward, loss, backward, Adam step, nothing else. With `fused`, the
-loop steps torch's fused Adam as dlrun does (conf/optim/adam.yaml): the two then differ only in
-what the loop itself does."""
+"""The training loops both benchmark scripts time: dlrun's own epoch, the bare loop of NOTES and
+the same loop fed by a DataLoader (forward, loss, backward, Adam step, nothing else). With
+`fused`, the bare loop steps torch's fused Adam as dlrun does (conf/optim/adam.yaml): the two then
+differ only in what the loop itself does. And the order the scripts run them in."""
 
 import time
 
@@ -13,6 +13,22 @@ BATCH = 100
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+def rotation(items: list, i: int) -> list:
+    """The order of repeat `i`: rotating by one each repeat gives each item each position."""
+    k = i % len(items)
+    return items[k:] + items[:k]
+
+
+def dlrun_epoch(trainer, clock=time.perf_counter) -> float:
+    """One `Trainer.train_epoch` (the pass whose samples_per_s metrics.csv reports); samples/s."""
+    from dlrun.console import EpochReporter
+
+    t0 = clock()
+    trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))
+    sync(trainer.device)
+    return len(trainer.data.train) / (clock() - t0)
 
 
 def index_batches(x: torch.Tensor, y: torch.Tensor):

@@ -28,7 +28,7 @@ import time
 
 import torch
 
-from loops import BATCH, index_batches, loader_batches, plain_epoch, sync
+from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 
 FAMILIES = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"]}
 DATASETS = {"mnist1d": ["dataset=mnist1d"], "fashion_mnist": ["dataset=fashion_mnist"]}
@@ -57,18 +57,9 @@ def measure(loops: list, repeat: int) -> list[float]:
     epochs = max(1, round(MIN_MEASURE_S / ((time.perf_counter() - t0) / len(loops))))
     rates: list[list[float]] = [[] for _ in loops]
     for i in range(repeat):
-        for j in ((i + k) % len(loops) for k in range(len(loops))):
+        for j in rotation(list(range(len(loops))), i):
             rates[j].append(epochs / sum(1 / loops[j]() for _ in range(epochs)))
     return [statistics.median(r) for r in rates]
-
-
-def dlrun_epoch(trainer) -> float:
-    from dlrun.console import EpochReporter
-
-    t0 = time.perf_counter()
-    trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))
-    sync(trainer.device)
-    return len(trainer.data.train) / (time.perf_counter() - t0)
 
 
 def bare_epoch(trainer, fused: bool = False) -> float:
@@ -161,7 +152,7 @@ def startup(repeat: int) -> dict[str, list[float]]:
         names = list(commands)
         times: dict[str, list[float]] = {name: [] for name in names}
         for i in range(repeat):
-            for name in names[i % 3:] + names[:i % 3]:
+            for name in rotation(names, i):
                 times[name].append(timed(*commands[name]))
     return times
 
