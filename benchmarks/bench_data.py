@@ -33,7 +33,7 @@ from torch import nn
 
 from dlrun.data.tv import import_torchvision
 from dlrun.data.vision import FASHION_MNIST, gather_idx_files, load_fashion_mnist
-from dlrun.device import select_device
+from dlrun.training.device import select_device
 from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
@@ -75,7 +75,7 @@ def bare_fused_loop(kind: str, root: Path, device: torch.device) -> float:
 def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
     from hydra import compose, initialize_config_module
 
-    from dlrun.train import Trainer
+    from dlrun.training.trainer import Trainer
 
     with initialize_config_module("dlrun.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"experiment=seed_{kind}", "trainer.progress=false",

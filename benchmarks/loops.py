@@ -23,7 +23,7 @@ def rotation(items: list, i: int) -> list:
 
 def dlrun_epoch(trainer, clock=time.perf_counter) -> float:
     """One `Trainer.train_epoch` (the pass whose samples_per_s metrics.csv reports); samples/s."""
-    from dlrun.console import EpochReporter
+    from dlrun.reporting.console import EpochReporter
 
     t0 = clock()
     trainer.train_epoch(EpochReporter(1, trainer.steps_per_epoch, enabled=False))

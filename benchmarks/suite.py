@@ -83,7 +83,7 @@ def dataloader_epoch(trainer) -> float:
 
 
 def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
-    from dlrun.train import Trainer
+    from dlrun.training.trainer import Trainer
 
     rows = []
     for dname, dover in DATASETS.items():
@@ -102,7 +102,7 @@ def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
 def compile_speedup(device: str, repeat: int, batch: int) -> tuple[float, float, float]:
     """dlrun's loop on the MNIST-1D MLP with and without trainer.compile, after the compile: eager
     and compiled samples/s, and the seconds of the first compiled epoch (the compile)."""
-    from dlrun.train import Trainer
+    from dlrun.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         eager, compiled = (Trainer(compose(["dataset=mnist1d", "model=mlp", f"trainer.device={device}",

@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from dlrun.errors import DlrunError, print_error
-from dlrun.monitor import optuna_direction
+from dlrun.metrics import optuna_direction
 
 CONFIG_MODULE = "dlrun.conf"
 CONFIG_NAME = "config"
@@ -123,11 +123,11 @@ def composing(config_dir: str | None):
 
 def check_config(cfg: DictConfig, device: bool = True) -> None:
     """The composed run config against the schema (and the device, where it is not cpu/auto)."""
-    from dlrun.schema import validate
+    from dlrun.config.schema import validate
 
     validate(cfg)
     if device and cfg.trainer.device not in ("cpu", "auto"):
-        from dlrun.device import select_device
+        from dlrun.training.device import select_device
 
         select_device(cfg.trainer.device)
 
@@ -167,9 +167,9 @@ LOCAL_LAUNCHERS = ("basic", "joblib", "submitit_local")  # jobs run on this mach
 
 
 def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: str) -> None:
-    """Check a sweep's compositions (see dlrun.sweep_check) before any of its runs starts; the
+    """Check a sweep's compositions (see dlrun.config.sweep_check) before any of its runs starts; the
     device is checked only where the jobs run here."""
-    from dlrun.sweep_check import compositions_to_check
+    from dlrun.config.sweep_check import compositions_to_check
 
     launcher = next((o.split("=", 1)[1] for o in overrides if o.startswith("hydra/launcher=")), "basic")
     with composing(config_dir) as check:
@@ -186,24 +186,24 @@ def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: s
 # -- the Hydra task: one run --------------------------------------------------------------------
 def run_task(cfg: DictConfig) -> float | None:
     """Train one run in its run folder. Returns what a sweeper optimizes: the run's best monitored
-    val metric (e.g. val_acc); see dlrun.monitor.objective for runs that did not complete."""
+    val metric (e.g. val_acc); see dlrun.metrics.objective for runs that did not complete."""
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
-    from dlrun.train import Interrupted
+    from dlrun.training.trainer import Interrupted
 
     try:
-        from dlrun.monitor import objective
-        from dlrun.schema import validate
-        from dlrun.sweep import share_cores
-        from dlrun.train import Trainer
+        from dlrun.metrics import objective
+        from dlrun.config.schema import validate
+        from dlrun.results.sweep import share_cores
+        from dlrun.training.trainer import Trainer
 
         validate(cfg)  # again: Optuna's sampled values and configs without ConfigCheck come here unchecked
         if multirun:
             share_cores(hc)
         trainer = Trainer(cfg, run_dir)
         if RESUME:
-            from dlrun.resume import record_resumed_config
+            from dlrun.commands.resume import record_resumed_config
 
             trainer.resume()
             if trainer.folder.writable:  # rank 0 under DDP
@@ -218,7 +218,7 @@ def run_task(cfg: DictConfig) -> float | None:
         if full_errors():
             raise
         if not (RESUME and isinstance(e, DlrunError)):  # a refused resume leaves the run as it was
-            from dlrun.run_folder import RunFolder
+            from dlrun.results.run_folder import RunFolder
 
             folder = RunFolder(run_dir)
             summary = folder.read_summary()
@@ -236,14 +236,20 @@ def run_task(cfg: DictConfig) -> float | None:
 hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG_NAME, version_base="1.3")(run_task)
 
 
+# `dlrun NAME ...` -> the module whose main(argv) -> exit code runs it (dlrun/commands/)
+SUBCOMMANDS = {
+    "compare": "dlrun.commands.compare",
+}
+
+
 def main() -> None:
     argv = sys.argv[1:]
-    if argv[:1] == ["compare"]:
-        from dlrun.compare import main as compare_main
+    if argv[:1] and argv[0] in SUBCOMMANDS:  # a command that does not train: its own argparse
+        import importlib
 
-        sys.exit(compare_main(argv[1:]))
+        sys.exit(importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
     if argv[:1] == ["resume"]:
-        from dlrun.resume import resume_argv
+        from dlrun.commands.resume import resume_argv
 
         global RESUME
         try:
@@ -275,7 +281,7 @@ def main() -> None:
         with composing(args.config_dir):  # the config's groups, to list the valid choices
             fail(_explain(e))
     if runs and args.multirun:
-        from dlrun.sweep import incomplete_runs
+        from dlrun.results.sweep import incomplete_runs
 
         problem = incomplete_runs()
         if problem:
@@ -285,7 +291,7 @@ def main() -> None:
 def _other_rank_overrides() -> list[str]:
     """Under torchrun, ranks other than 0 write nothing: Hydra gets a scratch folder (removed at
     exit) and no log; the Trainer takes rank 0's run folder."""
-    from dlrun.distributed import torchrun_rank
+    from dlrun.training.distributed import torchrun_rank
 
     if not torchrun_rank():
         return []

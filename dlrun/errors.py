@@ -8,3 +8,13 @@ class DlrunError(Exception):
 def print_error(message: str) -> None:
     """The one line a user sees for a problem they can fix."""
     print(f"dlrun: error: {message}", file=sys.stderr)
+
+
+class RunStopped(Exception):
+    """Raised by a training callback (e.g. a search's pruner) to end a run early with its own
+    `status` (e.g. "pruned"); the trainer records it in summary.json, tests best.pt, and the run
+    counts as finished, not as an error."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status

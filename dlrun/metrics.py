@@ -1,33 +1,53 @@
-"""Classification metrics from a confusion matrix: per-class precision, recall, F1 and macro-F1.
-`confusion_matrix` counts on the device in torch; `classification_report` is a pure function of the
-counts (rows = true class, columns = predicted class)."""
+"""Which way a metric improves, and the monitored metric of a finished run. No torch here: `dlrun
+compare` and the sweep report use it without paying for the import."""
 
-import torch
-
-
-def confusion_matrix(y: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """counts[i, j] = how many samples of true class i were predicted as class j."""
-    index = y.long() * num_classes + pred.long()
-    return torch.bincount(index, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+import math
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else 0.0
+def better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
-def classification_report(counts) -> dict:
-    """{"macro_f1", "per_class": [{class, precision, recall, f1, support}], "confusion_matrix"}.
+def metric_mode(name: str) -> str:
+    """Losses and errors are minimized, accuracies maximized."""
+    return "min" if any(k in name for k in ("loss", "rmse", "mae")) else "max"
 
-    A class never predicted has precision 0, one never present has recall 0. macro-F1 averages the
-    classes that occur in the truth or the predictions (as scikit-learn does)."""
-    cm = [[int(c) for c in row] for row in (counts.tolist() if hasattr(counts, "tolist") else counts)]
-    per_class, f1s = [], []
-    for k, row in enumerate(cm):
-        tp, support, predicted = row[k], sum(row), sum(r[k] for r in cm)
-        precision, recall = _ratio(tp, predicted), _ratio(tp, support)
-        f1 = _ratio(2 * precision * recall, precision + recall)
-        per_class.append({"class": k, "precision": precision, "recall": recall, "f1": f1,
-                          "support": support})
-        if support or predicted:
-            f1s.append(f1)
-    return {"macro_f1": _ratio(sum(f1s), len(f1s)), "per_class": per_class, "confusion_matrix": cm}
+
+def optuna_direction(monitor: str) -> str:
+    """The Optuna study direction that optimizes `monitor` (the `dlrun_direction` resolver)."""
+    if monitor == "auto":
+        raise ValueError("a search needs to know its metric: set trainer.monitor (val_acc, val_loss, "
+                         "val_rmse, ...) instead of auto, or hydra.sweeper.direction")
+    return "minimize" if metric_mode(monitor) == "min" else "maximize"
+
+
+def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
+    """(name, value) of the run's monitored metric on `split` ("val" or "test"), e.g.
+    ("test_acc", 0.91); value None when the run has none. None when the summary names no monitor."""
+    monitor = summary.get("monitor")
+    if not isinstance(monitor, str) or not monitor.startswith("val_"):
+        return None
+    short = monitor[len("val_"):]
+    values = summary.get(split)
+    return f"{split}_{short}", finite_number(values.get(short) if isinstance(values, dict) else None)
+
+
+def finite_number(value) -> float | None:
+    """`value` if it is a finite number (what summary.json holds may be anything), else None."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None
+
+
+def objective(summary: dict) -> float | None:
+    """What a sweep's task returns to the sweeper: the best monitored val metric of a completed
+    run; for a diverged run the worst value there is (-inf for a metric to maximize, +inf for one
+    to minimize), so a search learns to stay away from where training blows up; None for a run
+    that failed or was cut short (Optuna records the trial as failed)."""
+    found = split_metric(summary, "val")
+    if found is None:
+        return None
+    if summary.get("status") == "diverged":
+        return -math.inf if metric_mode(found[0]) == "max" else math.inf
+    return found[1] if summary.get("status") == "completed" else None

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_dlrun
 from sweep_helpers import completed_summary, curve, make_run
 
-from dlrun.compare import main as compare
+from dlrun.commands.compare import main as compare
 
 
 @pytest.fixture

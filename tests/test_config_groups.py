@@ -7,11 +7,11 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from dlrun.config_utils import instantiate_without
+from dlrun.config.instantiate import instantiate_without
 from dlrun.data import prepare
-from dlrun.optim import Schedule, build_optimizer
-from dlrun.schema import validate
-from dlrun.train import DATASET_KEYS
+from dlrun.training.optim import Schedule, build_optimizer
+from dlrun.config.schema import validate
+from dlrun.training.trainer import DATASET_KEYS
 
 CONF = Path(__file__).parents[1] / "conf"
 

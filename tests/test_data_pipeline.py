@@ -16,8 +16,8 @@ from dlrun.data.core import HostSplit, Split
 from dlrun.errors import DlrunError
 from dlrun.models import CNN, MLP, RNN
 from dlrun.models.rnn import as_sequence
-from dlrun.schema import validate
-from dlrun.train import Interrupted, Trainer, train
+from dlrun.config.schema import validate
+from dlrun.training.trainer import Interrupted, Trainer, train
 
 CPU = torch.device("cpu")
 

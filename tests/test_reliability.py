@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from conftest import run_dlrun
-from dlrun.run_folder import RunFolder, atomic_write
-from dlrun.train import train
+from dlrun.results.run_folder import RunFolder, atomic_write
+from dlrun.training.trainer import train
 
 RUN = ["dataset=digits", "model.hidden=[64]", "trainer.batch_size=32", "regularization=[dropout]",
        "trainer.progress=false"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dlrun.data import Split, iterate_batches
-from dlrun.train import train
+from dlrun.training.trainer import train
 
 DDP_RUN = ["trainer.strategy=ddp", "dataset=digits", "regularization=[dropout]", "trainer.progress=false"]
 

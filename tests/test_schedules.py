@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from dlrun.optim import WARMUP_START_FACTOR, Schedule
+from dlrun.training.optim import WARMUP_START_FACTOR, Schedule
 
 
 def make(make_cfg, *overrides, steps_per_epoch=10, epochs=5, lr=1.0):

@@ -7,7 +7,7 @@ import pytest
 from conftest import run_dlrun
 from sweep_helpers import DIVERGES, TINY, run_folders, status
 
-from dlrun.sweep_check import compositions_to_check
+from dlrun.config.sweep_check import compositions_to_check
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_summary_csv_is_rebuilt_as_each_job_ends(sweep, tmp_path):
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from dlrun.sweep import SUMMARY_CSV, SweepReport
+    from dlrun.results.sweep import SUMMARY_CSV, SweepReport
 
     copy = tmp_path / "sweep"
     shutil.copytree(sweep[0], copy)

@@ -6,7 +6,7 @@ from conftest import run_dlrun
 from sweep_helpers import TINY, run_folders, status
 
 from dlrun.cli import preflight_sweep
-from dlrun.sweep import available_cores, threads_per_job
+from dlrun.results.sweep import available_cores, threads_per_job
 
 
 def test_joblib_two_jobs_share_the_cores(tmp_path):

@@ -10,7 +10,7 @@ from sweep_helpers import DIVERGES, TINY, run_folders
 
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
-from dlrun.monitor import objective
+from dlrun.metrics import objective
 
 
 def test_a_three_trial_search(tmp_path):

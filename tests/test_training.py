@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from dlrun.regularization import weight_penalty
-from dlrun.train import Trainer, train
+from dlrun.training.regularization import weight_penalty
+from dlrun.training.trainer import Trainer, train
 
 METRIC_COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_s", "samples_per_s"]
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dlrun.metrics import classification_report, confusion_matrix
+from dlrun.training.classification import classification_report, confusion_matrix
 
 # rows: true class, columns: predicted class
 HAND = [[5, 1, 0],
@@ -59,7 +59,7 @@ def test_agrees_with_scikit_learn():
 
 
 def test_terminal_table():
-    from dlrun.console import as_text, per_class_table
+    from dlrun.reporting.console import as_text, per_class_table
 
     lines = as_text(per_class_table(classification_report(HAND), width=80)).splitlines()
     assert lines[1].split() == ["class", "precision", "recall", "f1", "n", "0", "1", "2"]
@@ -68,7 +68,7 @@ def test_terminal_table():
 
 
 def test_terminal_table_many_or_large_classes():
-    from dlrun.console import as_text, per_class_table
+    from dlrun.reporting.console import as_text, per_class_table
 
     big = [[1000 if i == j else 7 for j in range(10)] for i in range(10)]
     text = as_text(per_class_table(classification_report(big), width=60), width=60)

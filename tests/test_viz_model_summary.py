@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from dlrun.console import as_text
-from dlrun.model_summary import model_table, summarize
+from dlrun.reporting.console import as_text
+from dlrun.reporting.model_summary import model_table, summarize
 from dlrun.models import CNN, MLP, RNN
 
 

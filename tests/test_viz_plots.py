@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from dlrun.plots import curves_figure, draw_curves, save_curves
+from dlrun.reporting.plots import curves_figure, draw_curves, save_curves
 
 
 def rows(n: int, metric: str = "acc", lr=lambda e: 1e-3) -> list[dict]:

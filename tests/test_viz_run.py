@@ -10,7 +10,7 @@ import pytest
 from conftest import run_dlrun
 from matplotlib.image import imread
 
-from dlrun.metrics import classification_report
+from dlrun.training.classification import classification_report
 
 TINY = ["dataset=digits", "model.hidden=[32]", "trainer.epochs=2", "trainer.progress=false"]
 
@@ -113,7 +113,7 @@ def test_hparams_only_when_the_run_ends(tmp_path, status):
     from omegaconf import OmegaConf
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from dlrun.tb_logger import TensorBoardLogger
+    from dlrun.reporting.tensorboard import TensorBoardLogger
 
     trainer = SimpleNamespace(folder=SimpleNamespace(path=tmp_path), epoch=1,
                               cfg=OmegaConf.create({"optim": {"lr": 0.1}, "regularization": {"l2": {"weight": 1e-4}}}))

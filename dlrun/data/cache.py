@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from dlrun.run_folder import atomic_write
+from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 

@@ -21,7 +21,7 @@ from dlrun.data.cache import cached_tensors
 from dlrun.data.core import RawData
 from dlrun.data.tv import import_torchvision
 from dlrun.errors import DlrunError
-from dlrun.run_folder import atomic_write
+from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 

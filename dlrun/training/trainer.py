@@ -15,20 +15,20 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import dlrun
-from dlrun.callbacks import build_callbacks
-from dlrun.config_utils import instantiate_without
-from dlrun.console import EpochReporter, print_summary
+from dlrun.reporting.callbacks import build_callbacks
+from dlrun.config.instantiate import instantiate_without
+from dlrun.reporting.console import EpochReporter, print_summary
 from dlrun.data import iterate_batches, prepare
 from dlrun.data.augment import build_augment
 from dlrun.data.core import DEFAULT_MAX_MEMORY_GB
 from dlrun.data.weights import class_weights
-from dlrun.device import AUTOCAST_DTYPES, select_device
-from dlrun.distributed import device_for, setup
+from dlrun.training.device import AUTOCAST_DTYPES, select_device
+from dlrun.training.distributed import device_for, setup
 from dlrun.errors import DlrunError
-from dlrun.metrics import classification_report, confusion_matrix
-from dlrun.optim import Schedule, build_optimizer
-from dlrun.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
-from dlrun.run_folder import RunFolder
+from dlrun.training.classification import classification_report, confusion_matrix
+from dlrun.training.optim import Schedule, build_optimizer
+from dlrun.training.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
+from dlrun.results.run_folder import RunFolder
 
 log = logging.getLogger("dlrun")
 

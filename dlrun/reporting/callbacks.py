@@ -4,15 +4,15 @@ Trainer always writes; `tensorboard` adds TensorBoard event files)."""
 
 from omegaconf import DictConfig
 
-from dlrun.model_summary import ModelSummary
-from dlrun.plots import CurvesPlot
+from dlrun.reporting.model_summary import ModelSummary
+from dlrun.reporting.plots import CurvesPlot
 
 
 def build_callbacks(cfg: DictConfig) -> list:
     callbacks: list = [ModelSummary(), CurvesPlot()]
     loggers = cfg.get("logger") or {}
     if "tensorboard" in loggers:
-        from dlrun.tb_logger import TensorBoardLogger  # imports tensorboard only when it starts
+        from dlrun.reporting.tensorboard import TensorBoardLogger  # imports tensorboard only when it starts
 
         callbacks.append(TensorBoardLogger(**loggers.tensorboard))
     return callbacks

@@ -6,7 +6,7 @@ when a plot is drawn, and only its object API is used (no pyplot, no global back
 import logging
 from pathlib import Path
 
-from dlrun.run_folder import atomic_write
+from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 

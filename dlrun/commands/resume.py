@@ -34,7 +34,7 @@ def resume_argv(args: list[str]) -> list[str]:
 
 def record_resumed_config(run_dir: str, cfg, overrides: list[str]) -> None:
     """After a successful resume: the run's .hydra/ shows the config it now continues with."""
-    from dlrun.run_folder import atomic_write
+    from dlrun.results.run_folder import atomic_write
 
     hydra_dir = Path(run_dir) / ".hydra"
     for name, node in (("config.yaml", cfg), ("overrides.yaml", overrides)):

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlrun.errors import DlrunError
-from dlrun.monitor import finite_number, split_metric
+from dlrun.metrics import finite_number, split_metric
 
 CONFIG = Path(".hydra") / "config.yaml"
 HYDRA = Path(".hydra") / "hydra.yaml"

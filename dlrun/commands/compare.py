@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
-from dlrun.run_table import FORMATS, build_table, print_rich
-from dlrun.runs import Run, find_runs
+from dlrun.results.table import FORMATS, build_table, print_rich
+from dlrun.results.runs import Run, find_runs
 
 
 class Parser(argparse.ArgumentParser):

@@ -6,7 +6,7 @@ import torch
 from rich.table import Table
 from torch import nn
 
-from dlrun.console import show
+from dlrun.reporting.console import show
 from dlrun.data import iterate_batches
 
 

@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from dlrun.config_utils import instantiate_without
+from dlrun.config.instantiate import instantiate_without
 
 WARMUP_START_FACTOR = 0.01
 SCHED_KEYS = ("interval", "warmup_steps")  # dlrun's own keys in a sched config

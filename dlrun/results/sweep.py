@@ -19,8 +19,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from dlrun.run_table import RunTable, build_table, print_rich, to_csv
-from dlrun.runs import Run, find_run_folders
+from dlrun.results.table import RunTable, build_table, print_rich, to_csv
+from dlrun.results.runs import Run, find_run_folders
 
 log = logging.getLogger("dlrun")
 
@@ -54,7 +54,7 @@ def locked(folder: Path):
 
 
 def write_summary_csv(sweep_dir: Path) -> RunTable:
-    from dlrun.run_folder import atomic_write
+    from dlrun.results.run_folder import atomic_write
 
     with locked(sweep_dir):
         table = sweep_table(sweep_dir)

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from dlrun.errors import DlrunError
-from dlrun.monitor import metric_mode
-from dlrun.runs import Run
+from dlrun.metrics import metric_mode
+from dlrun.results.runs import Run
 
 EXTRA_TEST_METRICS = ("macro_f1",)  # a column each when some run has it (classification runs)
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
