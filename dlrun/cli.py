@@ -291,7 +291,7 @@ def main() -> None:
 def _other_rank_overrides() -> list[str]:
     """Under torchrun, ranks other than 0 write nothing: Hydra gets a scratch folder (removed at
     exit) and no log; the Trainer takes rank 0's run folder."""
-    from dlrun.training.distributed import torchrun_rank
+    from dlrun.training import torchrun_rank
 
     if not torchrun_rank():
         return []

@@ -11,7 +11,7 @@ from dlrun.config.instantiate import instantiate_without
 from dlrun.data import prepare
 from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.config.schema import validate
-from dlrun.training.trainer import DATASET_KEYS
+from dlrun.config.schema import dataset_keys
 
 CONF = Path(__file__).parents[1] / "conf"
 
@@ -35,7 +35,7 @@ def test_groups_have_their_choices():
 def test_dataset_and_model_build(make_cfg, dataset, model):
     cfg = make_cfg(f"dataset={dataset}", f"model={model}")
     validate(cfg)
-    data = prepare(instantiate_without(cfg.dataset, DATASET_KEYS), 0.1, 0, torch.device("cpu"))
+    data = prepare(instantiate_without(cfg.dataset, dataset_keys()), 0.1, 0, torch.device("cpu"))
     net = instantiate(cfg.model, input_shape=data.input_shape, num_outputs=data.num_outputs, _convert_="all")
     out = net(data.train.x[:5])
     assert out.shape == (5, 10)

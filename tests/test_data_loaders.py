@@ -110,6 +110,6 @@ def test_cli_missing_files_exit_2_with_one_line(tmp_path):
 
 
 def test_torchvision_is_not_imported_by_dlrun_itself():
-    code = ("import sys, dlrun.cli, dlrun.train, dlrun.schema, dlrun.data.vision; "
+    code = ("import sys, dlrun.cli, dlrun.training.trainer, dlrun.config.schema, dlrun.data.vision; "
             "sys.exit('torchvision' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

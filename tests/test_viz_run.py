@@ -10,7 +10,7 @@ import pytest
 from conftest import run_dlrun
 from matplotlib.image import imread
 
-from dlrun.training.classification import classification_report
+from dlrun.metrics import classification_report
 
 TINY = ["dataset=digits", "model.hidden=[32]", "trainer.epochs=2", "trainer.progress=false"]
 
