@@ -259,6 +259,11 @@ def main() -> None:
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
+    if args.help and not args.config_dir:  # dlrun's groups only: no composition needed
+        from dlrun.config.groups import help_text
+
+        print(help_text())
+        return
     runs = not (args.help or args.hydra_help or args.cfg or args.info
                 or args.shell_completion or args.experimental_rerun)  # a run or a sweep, not a query
     if runs and args.multirun:
