@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
 from dlrun.results.table import FORMATS, build_table, print_rich
-from dlrun.results.runs import Run, find_runs
+from dlrun.results.run_folder import Run, find_runs
 
 
 class Parser(argparse.ArgumentParser):

@@ -20,7 +20,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.results.table import RunTable, build_table, print_rich, to_csv
-from dlrun.results.runs import Run, find_run_folders
+from dlrun.results.run_folder import Run, find_run_folders
 
 log = logging.getLogger("dlrun")
 

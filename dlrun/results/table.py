@@ -20,7 +20,7 @@ from rich.text import Text
 
 from dlrun.errors import DlrunError
 from dlrun.metrics import TEST_ONLY, is_metric, metric_mode
-from dlrun.results.runs import Run
+from dlrun.results.run_folder import Run
 
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
 STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
