@@ -80,6 +80,7 @@ def test_a_users_own_model_is_checked_against_its_signature(user_model, extra, m
     assert not (root / "outputs").exists()
 
 
+@pytest.mark.slow
 def test_a_users_own_model_trains(user_model):
     root, env = user_model
     p = run_dlrun("--config-dir", str(root / "conf"), "model=tiny", "+model.depth=2", "dataset=digits",

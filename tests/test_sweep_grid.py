@@ -9,6 +9,8 @@ from sweep_helpers import DIVERGES, TINY, run_folders, status
 
 from dlrun.config.sweep_check import compositions_to_check
 
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
+
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):

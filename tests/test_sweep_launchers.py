@@ -1,3 +1,4 @@
+import pytest
 """Launchers: joblib runs jobs in parallel with torch threads split between them (and the sweep
 still exits non-zero when a run fails); submitit_local runs a tiny sweep; the
 submitit_slurm fields the README documents compose."""
@@ -7,6 +8,8 @@ from sweep_helpers import TINY, run_folders, status
 
 from dlrun.cli import preflight_sweep
 from dlrun.results.sweep import available_cores, threads_per_job
+
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
 
 
 def test_joblib_two_jobs_share_the_cores(tmp_path):
