@@ -30,7 +30,10 @@ class MetricSums:
         n = len(y)
         s = self.sums
         s["count"] = s.get("count", 0) + n
-        s["loss"] = s.get("loss", 0.0) + (loss.detach() if torch.is_tensor(loss) else loss) * n
+        if torch.is_tensor(loss) and torch.is_tensor(s.get("loss")):
+            s["loss"] = torch.add(s["loss"], loss.detach(), alpha=n)  # one kernel: few launches per step
+        else:
+            s["loss"] = s.get("loss", 0.0) + (loss.detach() if torch.is_tensor(loss) else loss) * n
         if self.num_classes:
             pred = out.argmax(1)
             s["acc"] = s.get("acc", 0) + (pred == y).sum()

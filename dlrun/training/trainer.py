@@ -297,7 +297,7 @@ class LossWatch:
 
     def __init__(self, every: int):
         self.every = every
-        self.flag: torch.Tensor | bool = False
+        self.flag: torch.Tensor | bool = False  # on a GPU: the sum of the losses since the last read
         self.first = self.last = 0  # the steps added since the last read
 
     def add(self, loss: torch.Tensor, step: int) -> float | None:
@@ -307,8 +307,8 @@ class LossWatch:
             value = loss.item()
             self.flag = not math.isfinite(value)
             return value
-        bad = ~torch.isfinite(loss.detach())
-        self.flag = bad if not torch.is_tensor(self.flag) else self.flag | bad
+        # one kernel a step: a running sum is non-finite as soon as one of its terms is
+        self.flag = loss.detach().float() if not torch.is_tensor(self.flag) else self.flag + loss.detach()
         return None
 
     def due(self, step: int) -> bool:
@@ -316,7 +316,7 @@ class LossWatch:
 
     def read(self) -> bool:
         """Whether a loss since the last read was non-finite (on a GPU: the one sync per check)."""
-        bad = bool(self.flag)
+        bad = bool(self.flag) if not torch.is_tensor(self.flag) else not torch.isfinite(self.flag).item()
         if not bad:
             self.flag, self.first = False, 0
         return bad
