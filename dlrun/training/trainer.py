@@ -190,7 +190,7 @@ class Trainer:
         else:
             rng.batches.set_state(rng.epoch_start)
         sums = self.metric_sums(state=p.sums)
-        watch = LossWatch(self.check_every)
+        watch = LossWatch(self.check_every, sums)
         for x, y in iterate_batches(self.data.train, self.batch_size, rng.batches,
                                     start_batch=p.batch_in_epoch, shard=(self.dist.rank, self.dist.world)):
             if self.augment is not None:
@@ -293,33 +293,35 @@ class Trainer:
 class LossWatch:
     """Notices a non-finite loss without making every step wait for the device. On the CPU
     (`every` 1) each loss is read as a float, which costs nothing there and names the exact step.
-    On a GPU a flag stays on the device and is read every `every` steps, naming the window."""
+    On a GPU nothing is added per step: every `every` steps the pass's running loss sum (kept on
+    the device by MetricSums) is read, which is non-finite as soon as one of its terms is; the
+    window of steps is named. (A non-finite l1/l2 penalty shows in the next step's loss.)"""
 
-    def __init__(self, every: int):
-        self.every = every
-        self.flag: torch.Tensor | bool = False  # on a GPU: the sum of the losses since the last read
+    def __init__(self, every: int, sums: MetricSums):
+        self.every, self.sums = every, sums
+        self.bad = False
         self.first = self.last = 0  # the steps added since the last read
 
     def add(self, loss: torch.Tensor, step: int) -> float | None:
         """Watch the loss of optimizer step number `step`; returns it as a float on the CPU."""
         self.first, self.last = (self.first or step), step
-        if self.every == 1:
-            value = loss.item()
-            self.flag = not math.isfinite(value)
-            return value
-        # one kernel a step: a running sum is non-finite as soon as one of its terms is
-        self.flag = loss.detach().float() if not torch.is_tensor(self.flag) else self.flag + loss.detach()
-        return None
+        if self.every != 1:
+            return None
+        value = loss.item()
+        self.bad = not math.isfinite(value)
+        return value
 
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
     def read(self) -> bool:
         """Whether a loss since the last read was non-finite (on a GPU: the one sync per check)."""
-        bad = bool(self.flag) if not torch.is_tensor(self.flag) else not torch.isfinite(self.flag).item()
-        if not bad:
-            self.flag, self.first = False, 0
-        return bad
+        if self.every != 1:
+            total = self.sums.sums.get("loss")
+            self.bad = torch.is_tensor(total) and not torch.isfinite(total).item()
+        if not self.bad:
+            self.first = 0
+        return self.bad
 
     def where(self) -> str:
         return str(self.last) if self.first == self.last else f"{self.first}-{self.last}"
