@@ -103,6 +103,64 @@ class IdxImages(TorchvisionImages):
     search: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _OwnData(_Dataset):
+    """A dataset from the user's files: the loader's own check runs here, so a bad file is one
+    line before any run folder exists (dlrun.data.tabular / image_folder / arrays)."""
+    path: str = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        try:
+            self.check_files()
+        except DlrunError as e:
+            raise Invalid("path", str(e)) from e
+
+
+@dataclass
+class CSVTable(_OwnData):
+    target: str = MISSING
+    task: str = "auto"
+    categorical: list[str] = field(default_factory=list)
+    test_path: Optional[str] = None
+    test_fraction: float = 0.2
+    seed: int = 0
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.tabular import check_csv
+
+        check_csv(self.path, self.target, self.task, self.categorical, self.test_path)
+
+
+@dataclass
+class ImageFolder(_OwnData):
+    root: str = MISSING
+    size: Any = 32
+    mode: str = "rgb"
+    test_fraction: float = 0.2
+    seed: int = 0
+    augment: Augment = field(default_factory=Augment)
+
+    def check_files(self):
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.image_folder import check_image_folder
+
+        check_image_folder(self.path, self.size, self.mode)
+
+
+@dataclass
+class NPZArrays(_OwnData):
+    task: str = "auto"
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        from dlrun.data.arrays import check_npz
+
+        check_npz(self.path, self.task)
+
+
 # -- model -----------------------------------------------------------------------------------------
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu")
 
@@ -111,9 +169,18 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu")
 class _Model:
     _target_: str
     dropout: float = 0.0
+    init_from: Optional[str] = None  # fine-tuning (dlrun.training.init): a run folder or a .pt
+    freeze: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         _fraction(self, "dropout")
+        if self.init_from is not None or self.freeze:
+            from dlrun.training.init import check_init
+
+            try:
+                check_init(self.init_from, self.freeze)
+            except DlrunError as e:
+                raise Invalid("init_from", str(e)) from e
 
 
 @dataclass
@@ -433,7 +500,9 @@ SCHEMAS = {
     "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": Digits,
                 "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
                 "dlrun.data.vision.load_mnist": IdxImages, "dlrun.data.vision.load_fashion_mnist": IdxImages,
-                "dlrun.data.vision.load_cifar10": TorchvisionImages},
+                "dlrun.data.vision.load_cifar10": TorchvisionImages,
+                "dlrun.data.tabular.load_csv": CSVTable, "dlrun.data.image_folder.load_image_folder": ImageFolder,
+                "dlrun.data.arrays.load_npz": NPZArrays},
     "model": {"dlrun.models.MLP": MLP, "dlrun.models.CNN": CNN, "dlrun.models.RNN": RNN},
     "optim": {"torch.optim.SGD": SGD, "torch.optim.Adam": Adam, "torch.optim.AdamW": Adam,
               "torch.optim.RMSprop": RMSprop, "torch.optim.Adagrad": Adagrad},

@@ -29,6 +29,8 @@ from dlrun.training.classification import classification_report, confusion_matri
 from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.training.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
 from dlrun.results.run_folder import RunFolder
+from dlrun.inference.stats import save_data_stats
+from dlrun.training.init import MODEL_KEYS, init_model
 
 log = logging.getLogger("dlrun")
 
@@ -87,8 +89,11 @@ class Trainer:
                             max_memory_gb=d.get("max_memory_gb", DEFAULT_MAX_MEMORY_GB))
         log.info("data: %d train / %d val / %d test, %s", len(self.data.train), len(self.data.val),
                  len(self.data.test), "on the device" if self.data.in_memory else "through a DataLoader")
-        self.model = instantiate(cfg.model, input_shape=self.data.input_shape,
-                                 num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
+        if self.dist.is_main:
+            save_data_stats(self.folder.path, raw, self.data)
+        self.model = instantiate_without(cfg.model, MODEL_KEYS, input_shape=self.data.input_shape,
+                                         num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
+        init_model(self.model, cfg.model)  # model.init_from / model.freeze (fine-tuning)
         self.num_params = sum(p.numel() for p in self.model.parameters())
         # channels_last speeds up 2-D convolutions on CUDA (tensor cores)
         self.channels_last = self.device.type == "cuda" and any(
