@@ -100,6 +100,7 @@ def _key(path: str, size, mode: str, test_fraction: float, seed: int, files: lis
 def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fraction: float = 0.2,
                       seed: int = 0) -> RawData:
     check_image_folder(path, size, mode)
+    h, w = hw(size)
     classes, train, test = list_folder(path)
     if test is None:  # a seeded stratified split of the file list, before anything is decoded
         from sklearn.model_selection import train_test_split
@@ -109,8 +110,7 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
         train, test = train_test_split(train, test_size=test_fraction, random_state=seed,
                                        stratify=labels if counts.min() >= 2 else None)
     files = [f for f, _ in train] + [f for f, _ in test]
-    folder = Path(root).expanduser() / "dlrun-cache" / "image_folder" / _key(path, size, mode, test_fraction, seed, files)
-    h, w = hw(size)
+    folder = Path(root).expanduser() / "dlrun-cache" / "image_folder" / _key(path, [h, w], mode, test_fraction, seed, files)
     c = MODES[mode][1]
     if not (folder / "meta.json").is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)

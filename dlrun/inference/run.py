@@ -52,19 +52,13 @@ class TrainedRun:
     def build_model(self, device="cpu"):
         """The model with the checkpoint's weights, in eval mode."""
         import torch
-        from hydra.utils import instantiate
 
-        from dlrun.training.init import MODEL_KEYS
+        from dlrun.training.init import build_model
 
-        node = OmegaConf.to_container(self.cfg.model, resolve=True)
-        for k in MODEL_KEYS:
-            node.pop(k, None)
-        num_outputs = self.stats["num_classes"] or 1
         try:
-            model = instantiate(node, input_shape=tuple(self.stats["input_shape"]), num_outputs=num_outputs,
-                                _convert_="all")
+            model = build_model(self.cfg.model, self.stats["input_shape"], self.stats["num_classes"] or 1)
         except Exception as e:
-            raise DlrunError(f"cannot rebuild the model {node.get('_target_')} of {self.path}: "
+            raise DlrunError(f"cannot rebuild the model {self.cfg.model.get('_target_')} of {self.path}: "
                              f"{' '.join(str(e).split())}") from e
         state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         try:

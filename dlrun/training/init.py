@@ -3,7 +3,7 @@ model's weights into the new run's model before training. Tensors whose name and
 copied; the others (e.g. a new output layer for another class count) keep their fresh
 initialization and are listed. `model.freeze=[prefix, ...]` stops training the parameters whose
 names start with a prefix (`blocks.0` freezes blocks.0.*). These are dlrun's keys, not the model
-class's (MODEL_KEYS are removed before the model is built)."""
+class's: `build_model` leaves them out."""
 
 import logging
 from pathlib import Path
@@ -13,6 +13,15 @@ from dlrun.errors import DlrunError
 log = logging.getLogger("dlrun")
 
 MODEL_KEYS = ("init_from", "freeze")
+
+
+def build_model(model_cfg, input_shape, num_outputs: int):
+    """The model a `model` config describes (without dlrun's MODEL_KEYS), for inputs of
+    `input_shape` and `num_outputs` outputs: the one way dlrun builds a model from a config."""
+    from dlrun.config.instantiate import instantiate_without
+
+    return instantiate_without(model_cfg, MODEL_KEYS, input_shape=tuple(input_shape),
+                               num_outputs=num_outputs, _convert_="all")
 
 
 def checkpoint_path(init_from: str) -> Path:

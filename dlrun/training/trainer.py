@@ -30,7 +30,7 @@ from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.training.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
 from dlrun.results.run_folder import RunFolder
 from dlrun.inference.stats import save_data_stats
-from dlrun.training.init import MODEL_KEYS, init_model
+from dlrun.training.init import build_model, init_model
 
 log = logging.getLogger("dlrun")
 
@@ -91,8 +91,7 @@ class Trainer:
                  len(self.data.test), "on the device" if self.data.in_memory else "through a DataLoader")
         if self.dist.is_main:
             save_data_stats(self.folder.path, raw, self.data)
-        self.model = instantiate_without(cfg.model, MODEL_KEYS, input_shape=self.data.input_shape,
-                                         num_outputs=self.data.num_outputs, _convert_="all").to(self.device)
+        self.model = build_model(cfg.model, self.data.input_shape, self.data.num_outputs).to(self.device)
         init_model(self.model, cfg.model)  # model.init_from / model.freeze (fine-tuning)
         self.num_params = sum(p.numel() for p in self.model.parameters())
         # channels_last speeds up 2-D convolutions on CUDA (tensor cores)
