@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import instantiate
 
 from dlrun.config.instantiate import instantiate_without
 from dlrun.data import prepare
