@@ -50,7 +50,7 @@ def _number(v: str) -> float | None:
 def _read(path: str, mtime: float, size: int) -> tuple[list[str], list[list[str]]]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    rows = [r for r in rows if r]  # blank lines; a row of empty fields is a row of missing values
     if not rows:
         raise DlrunError(f"{path}: the file is empty (no header row)")
     header = [h.strip() for h in rows[0]]
