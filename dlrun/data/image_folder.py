@@ -10,6 +10,7 @@ changed folder is decoded again. An image Pillow cannot read is skipped with a w
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dlrun.data.core import RawData
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, print_warning
 
 log = logging.getLogger("dlrun")
 
@@ -83,7 +84,7 @@ def decode_into(files: list[Path], out: np.ndarray, mode: str, size: tuple[int, 
         try:
             out[len(ok)] = decode_image(f, mode, size)
         except Exception as e:  # Pillow raises many kinds (OSError, ValueError, SyntaxError, ...)
-            log.warning("skipped unreadable image %s (%s)", f, " ".join(str(e).split()) or type(e).__name__)
+            print_warning(f"skipped unreadable image {f} ({' '.join(str(e).split()) or type(e).__name__})")
             continue
         ok.append(i)
     return ok
@@ -106,9 +107,10 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
         from sklearn.model_selection import train_test_split
 
         labels = [k for _, k in train]
-        counts = np.bincount(labels)
+        n_test, k = math.ceil(test_fraction * len(labels)), len(classes)
+        stratify = np.bincount(labels).min() >= 2 and k <= n_test <= len(labels) - k
         train, test = train_test_split(train, test_size=test_fraction, random_state=seed,
-                                       stratify=labels if counts.min() >= 2 else None)
+                                       stratify=labels if stratify else None)
     files = [f for f, _ in train] + [f for f, _ in test]
     folder = Path(root).expanduser() / "dlrun-cache" / "image_folder" / _key(path, [h, w], mode, test_fraction, seed, files)
     c = MODES[mode][1]

@@ -19,16 +19,15 @@ parse a file once per process. `encode` turns rows into features with a saved `e
 
 import csv
 import functools
-import logging
 import math
 from pathlib import Path
 
 import numpy as np
 
 from dlrun.data.core import RawData
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, print_warning
 
-log = logging.getLogger("dlrun")
+_warned: set[str] = set()
 
 MISSING = {"", "na", "nan", "null", "none", "?", "n/a"}
 MAX_CLASSES = 20  # a numeric target with at most this many integer values is a class label
@@ -149,7 +148,10 @@ def encode(path: str, encoding: dict, need_target: bool = True) -> tuple[np.ndar
         t = header.index(target)
         dropped = sum(_is_missing(r[t]) for r in rows)
         if dropped:
-            log.warning("%s: %d rows without a value in '%s' dropped", path, dropped, target)
+            message = f"{path}: {dropped} rows without a value in '{target}' (the target) left out"
+            if message not in _warned:  # once per process: the config check and the loader both read
+                _warned.add(message)
+                print_warning(message)
             lines = [n for n, r in zip(lines, rows) if not _is_missing(r[t])]
             rows = [r for r in rows if not _is_missing(r[t])]
             if not rows:
@@ -207,7 +209,8 @@ def load_csv(path: str, target: str, task: str = "auto", categorical=(), test_pa
     else:
         from dlrun.data.sklearn_sets import _test_split
 
-        stratify = k and np.bincount(y, minlength=k).min() >= 2
+        n_test = math.ceil(test_fraction * len(y))
+        stratify = k and np.bincount(y, minlength=k).min() >= 2 and k <= n_test <= len(y) - k
         raw = _test_split(x, y, k if stratify else 0, test_fraction, seed)
         raw.num_classes = k
     raw.meta = {"encoding": enc}
