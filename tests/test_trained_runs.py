@@ -122,6 +122,14 @@ def test_export_onnx_pt2_prune_quantize(mnist1d_run):
     out = onnxruntime.InferenceSession(str(run / "export" / "model.onnx")).run(None, {"x": x})[0]
     assert np.mean(out.argmax(1) == y) == pytest.approx(pruned["test_acc"], abs=1e-6)
 
+    # the int8 file loads back (tensors only) and scores what the report says
+    from dlrun.inference.export import load_int8
+    from dlrun.inference.run import load_run
+
+    trained = load_run(str(run))
+    q = load_int8(trained.build_model(), trained.stats, run / "export" / "model-int8.pt")
+    assert np.mean(q(torch.from_numpy(x)).argmax(1).numpy() == y) == pytest.approx(int8["test_acc"], abs=1e-6)
+
     res = run_dlrun("export", str(run), "--format", "pt2", cwd=cwd)
     assert res.returncode == 0, res.stderr
     ep = torch.export.load(str(run / "export" / "model.pt2"))

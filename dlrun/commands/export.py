@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
 
         folder = run.path / "export"
         folder.mkdir(exist_ok=True)
-        rows = [row("original", model, None)]
+        rows = [row("original", model, str(run.checkpoint))]
         if args.prune:
             ex.prune_model(model, args.prune)
             rows.append(row(f"pruned {args.prune:.0%}", model, None))
@@ -94,6 +94,8 @@ def main(argv: list[str]) -> int:
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(folder / "report.json", lambda f: f.write(text.encode()))
         console.print(table(rows, score))
+        if args.quantize:
+            print(f"wrote {qpath} (load it with dlrun.inference.export.load_int8)")
         print(f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
               f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)")
         print(f"wrote {folder / 'report.json'}")
@@ -114,7 +116,7 @@ def table(rows: list[dict], score: str):
     for r in rows:
         t.add_row(r["model"], f"{r['size_bytes'] / 1024:,.1f} KiB", f"{r['gzip_bytes'] / 1024:,.1f} KiB",
                   f"{r['nonzero_params']:,}/{r['params']:,}", f"{r[f'test_{score}']:.4f}",
-                  os.path.relpath(r["file"], r["file"].rsplit("/export/", 1)[0]) if r["file"] else "")
+                  os.path.basename(r["file"]) if r["file"] else "")
     return t
 
 

@@ -72,7 +72,9 @@ def load_int8(model: nn.Module, stats: dict, path) -> nn.Module:
     """The int8 model written by `dlrun export --quantize int8`: `model` is the run's model
     (e.g. TrainedRun.build_model()), its weights replaced by the file's."""
     q = quantize_int8(Deployable(model, stats).eval())
-    q.load_state_dict(torch.load(path, weights_only=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TypedStorage deprecation notices from quantized tensors
+        q.load_state_dict(torch.load(path, weights_only=True))
     return q
 
 
