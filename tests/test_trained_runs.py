@@ -219,3 +219,26 @@ def test_your_own_loader_and_model_from_a_config_dir(tmp_path):
     assert res.returncode == 0, res.stderr
     assert json.loads((tmp_path / "run" / "eval" / "blobs-best.json").read_text())["test"]["acc"] == \
         pytest.approx(summary["test"]["acc"], abs=1e-6)
+
+
+def test_regression_table_predicts_values_in_target_units(tmp_path):
+    from test_own_data import people
+
+    people(tmp_path / "prices.csv", n=300, regression=True)
+    run = train_run(tmp_path, "reg", "dataset=csv", "dataset.path=prices.csv", "dataset.target=price",
+                    "trainer.epochs=30", "optim.lr=0.01")
+    summary = json.loads((run / "summary.json").read_text())
+    assert json.loads((run / "data.json").read_text())["num_classes"] == 0
+    res = run_dlrun("predict", str(run), "prices.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    truth = [float(r["price"]) for r in csv.DictReader(open(tmp_path / "prices.csv"))]
+    values = [float(r["value"]) for r in rows]
+    assert list(rows[0]) == ["row", "value"] and len(values) == 300
+    rmse = float(np.sqrt(np.mean((np.array(values) - truth) ** 2)))
+    assert rmse < np.std(truth) / 2  # in the target's units, far better than predicting the mean
+    assert abs(np.mean(values) - np.mean(truth)) < np.std(truth) / 10
+    res = run_dlrun("eval", str(run), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    result = json.loads((run / "eval" / "csv-best.json").read_text())["test"]
+    assert result["rmse"] == pytest.approx(summary["test"]["rmse"], rel=1e-4)

@@ -127,7 +127,12 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
             np.save(tmp / "y.npy", np.array(y, dtype=np.int64))
             (tmp / "meta.json").write_text(json.dumps({"path": str(path), "n_train": len(ok_train),
                                                        "n_test": len(ok_test), "classes": classes}))
-            os.replace(tmp, folder)
+            try:
+                os.replace(tmp, folder)
+            except OSError:  # another process built the same cache meanwhile: use theirs
+                if not (folder / "meta.json").is_file():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

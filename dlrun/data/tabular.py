@@ -219,12 +219,27 @@ def load_csv(path: str, target: str, task: str = "auto", categorical=(), test_pa
 
 def check_csv(path: str, target: str, task: str = "auto", categorical=(), test_path: str | None = None) -> dict:
     """Everything that can be wrong with the files, found before a run folder exists (called from
-    the config schema); returns the training file's encoding."""
+    the config schema); returns the training file's encoding. Checked once per process for the
+    same arguments and unchanged files."""
     if task not in ("auto", "classification", "regression"):
         raise DlrunError(f"dataset.task must be auto, classification or regression (got {task!r})")
-    enc = fit_encoding(path, target, task, tuple(categorical))
-    encode(path, enc)
-    if test_path:
-        encode(test_path, enc)
-    return enc
+    key = (path, target, task, tuple(categorical), test_path, _signature(path), _signature(test_path))
+    if key not in _checked:
+        enc = fit_encoding(path, target, task, tuple(categorical))
+        encode(path, enc)
+        if test_path:
+            encode(test_path, enc)
+        _checked[key] = enc
+    return _checked[key]
+
+
+_checked: dict[tuple, dict] = {}
+
+
+def _signature(path: str | None) -> tuple | None:
+    try:
+        st = Path(path).expanduser().stat() if path else None
+    except OSError:
+        return None
+    return st and (st.st_mtime_ns, st.st_size)
 

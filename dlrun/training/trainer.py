@@ -11,7 +11,6 @@ import time
 from contextlib import contextmanager, nullcontext
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import dlrun
