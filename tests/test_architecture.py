@@ -10,10 +10,12 @@ import pytest
 import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
 
 from conftest import run_dlrun
 from dlrun.config.groups import group_choices
 from dlrun.config.schema import CALLBACK_GROUPS, SCHEMAS, validate
+from dlrun.errors import DlrunError
 
 MULTI_SELECT = ("regularization", "logger")
 
@@ -33,6 +35,12 @@ def test_every_choice_of_every_group_matches_its_schema(group, choice):
     with initialize_config_module("dlrun.conf", version_base="1.3"):
         cfg = compose("config", overrides=[override])
     GlobalHydra.instance().clear()
+    node = cfg.get(group) if group not in MULTI_SELECT else None  # (an experiment is _global_)
+    required = [k for k in node if OmegaConf.is_missing(node, k)] if isinstance(node, DictConfig) else []
+    if required:  # the user's own files: the YAML asks for them, the error names the key
+        with pytest.raises(DlrunError, match=rf"{group}\.{required[0]} is required"):
+            validate(cfg)
+        return
     validate(cfg)
     for name, schemas in SCHEMAS.items():  # dlrun's own components all have a schema
         assert cfg[name].get("_target_") in schemas or name == "sched" and "_target_" not in cfg[name]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from dlrun.errors import DlrunError
 
@@ -99,17 +99,98 @@ class IdxImages(TorchvisionImages):
     search: list[str] = MISSING
 
 
+@dataclass
+class _OwnData(DatasetOptions):
+    """A dataset from the user's files: the loader's own check runs here, so a bad file is one
+    line before any run folder exists (dlrun.data.tabular / image_folder / arrays)."""
+    path: str = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        try:
+            self.check_files()
+        except DlrunError as e:
+            raise Invalid("path", str(e)) from e
+
+
+@dataclass
+class CSVTable(_OwnData):
+    target: str = MISSING
+    task: str = MISSING
+    categorical: list[str] = MISSING
+    test_path: Optional[str] = MISSING
+    test_fraction: float = MISSING
+    seed: int = MISSING
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.tabular import check_csv
+
+        check_csv(self.path, self.target, self.task, self.categorical, self.test_path)
+
+
+@dataclass
+class ImageFolder(_OwnData):
+    root: str = MISSING
+    size: Any = MISSING
+    mode: str = MISSING
+    test_fraction: float = MISSING
+    seed: int = MISSING
+
+    def check_files(self):
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.image_folder import check_image_folder
+
+        check_image_folder(self.path, self.size, self.mode)
+
+
+@dataclass
+class NPZArrays(_OwnData):
+    task: str = MISSING
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        from dlrun.data.arrays import check_npz
+
+        check_npz(self.path, self.task)
+
+
 # -- model -----------------------------------------------------------------------------------------
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu")
 
 
 @dataclass
-class _Model:
-    _target_: str
+class ModelOptions:
+    """dlrun's own keys of every model (their defaults: `model:` in conf/config.yaml); the model
+    class named by `_target_` gets the rest (and input_shape, num_outputs from the data)."""
+    _target_: str = MISSING
+    init_from: Optional[str] = MISSING  # fine-tuning (dlrun.training.init): a run folder or a .pt
+    freeze: list[str] = MISSING         # parameter-name prefixes not trained
+
+    def __post_init__(self):
+        from dlrun.training.init import check_init
+
+        try:
+            check_init(self.init_from, self.freeze)
+        except DlrunError as e:
+            raise Invalid("init_from" if self.init_from else "freeze", str(e)) from e
+
+
+@dataclass
+class _Model(ModelOptions):
     dropout: float = MISSING
 
     def __post_init__(self):
+        super().__post_init__()
         _fraction(self, "dropout")
+        if self.init_from is not None or self.freeze:
+            from dlrun.training.init import check_init
+
+            try:
+                check_init(self.init_from, self.freeze)
+            except DlrunError as e:
+                raise Invalid("init_from", str(e)) from e
 
 
 @dataclass
@@ -416,7 +497,9 @@ SCHEMAS = {
     "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": SklearnSplit,
                 "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
                 "dlrun.data.vision.load_mnist": IdxImages, "dlrun.data.vision.load_fashion_mnist": IdxImages,
-                "dlrun.data.vision.load_cifar10": TorchvisionImages},
+                "dlrun.data.vision.load_cifar10": TorchvisionImages,
+                "dlrun.data.tabular.load_csv": CSVTable, "dlrun.data.image_folder.load_image_folder": ImageFolder,
+                "dlrun.data.arrays.load_npz": NPZArrays},
     "model": {"dlrun.models.MLP": MLP, "dlrun.models.CNN": CNN, "dlrun.models.RNN": RNN},
     "optim": {"torch.optim.SGD": SGD, "torch.optim.Adam": Adam, "torch.optim.AdamW": Adam,
               "torch.optim.RMSprop": RMSprop, "torch.optim.Adagrad": Adagrad},
@@ -433,6 +516,9 @@ def _check(node: Any, schema: type, where: str) -> None:
         OmegaConf.to_object(typed)  # builds the dataclass: runs __post_init__
     except Invalid as e:
         raise DlrunError(f"{where}.{e.key}: {e.message}") from e
+    except MissingMandatoryValue as e:  # a `???` in the YAML: the user gives it
+        key = getattr(e, "full_key", None) or ""
+        raise DlrunError(f"{where}.{key} is required: add {where}.{key}=...") from e
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None) or ""
         msg = str(e).splitlines()[0]
@@ -447,6 +533,11 @@ def dataset_keys() -> tuple[str, ...]:
     return tuple(f.name for f in fields(DatasetOptions) if not f.name.startswith("_"))
 
 
+def model_keys() -> tuple[str, ...]:
+    """The keys of a model config that are dlrun's, not the model class's."""
+    return tuple(f.name for f in fields(ModelOptions) if not f.name.startswith("_"))
+
+
 def sched_keys() -> tuple[str, ...]:
     """The keys of a schedule config that are dlrun's, not the torch scheduler's."""
     return tuple(f.name for f in fields(Constant))
@@ -454,8 +545,8 @@ def sched_keys() -> tuple[str, ...]:
 
 # What dlrun passes to a group's `_target_` itself (not from the config), and the dlrun keys it drops
 SUPPLIED = {"dataset": (), "model": ("input_shape", "num_outputs"), "optim": (), "sched": ()}
-DROPPED = {"dataset": dataset_keys, "sched": sched_keys}
-OWN_KEYS = {"dataset": DatasetOptions, "sched": Constant}
+DROPPED = {"dataset": dataset_keys, "model": model_keys, "sched": sched_keys}
+OWN_KEYS = {"dataset": DatasetOptions, "model": ModelOptions, "sched": Constant}
 CALLBACK_GROUPS = ("callbacks", "logger")
 
 

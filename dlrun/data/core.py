@@ -1,5 +1,5 @@
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -19,6 +19,9 @@ class RawData:
     x_test: np.ndarray | torch.Tensor
     y_test: np.ndarray | torch.Tensor
     num_classes: int  # 0 for regression
+    # JSON-able facts that predictions on new files need (a table's column encoding, class names):
+    # saved in the run folder's data.json (dlrun.inference.stats)
+    meta: dict = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -47,6 +50,11 @@ class HostSplit:
     mean: torch.Tensor
     std: torch.Tensor
     device: torch.device
+    # rows of raw_x in this split (None: all): a memory-mapped raw_x stays on disk, never gathered whole
+    index: torch.Tensor | None = None
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.raw_x[idx if self.index is None else self.index[idx]]
 
     def __len__(self) -> int:
         return len(self.y)
@@ -66,6 +74,7 @@ class Data:
     std: torch.Tensor
     target_mean: float = 0.0  # regression: targets are standardized for training;
     target_std: float = 1.0   # rmse/mae are reported in the targets' own units (x target_std)
+    meta: dict = field(default_factory=dict)  # the loader's RawData.meta (saved in data.json)
 
     @property
     def is_classification(self) -> bool:
@@ -85,16 +94,19 @@ def _as_tensor(a, dtype=None) -> torch.Tensor:
     return t if dtype is None else t.to(dtype)
 
 
-def channel_stats(x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std per channel (dim 1) over all other dims, shaped to broadcast over a batch.
-    Summed in float64 chunks on the device, so uint8 data is never converted whole."""
+def channel_stats(x: torch.Tensor, device: torch.device, index: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std per channel (dim 1) over all other dims (of the rows `index`, default all),
+    shaped to broadcast over a batch. Summed in float64 chunks on the device, so uint8 data is never
+    converted (or, memory-mapped, read) whole."""
     dims = [0] + list(range(2, x.dim()))
     total = total_sq = 0.0
-    for chunk in x.split(STATS_CHUNK):
+    chunks = x.split(STATS_CHUNK) if index is None else (x[i] for i in index.sort().values.split(STATS_CHUNK))
+    for chunk in chunks:
         c = chunk.to(device).double()
         total = total + c.sum(dim=dims, keepdim=True)
         total_sq = total_sq + c.pow(2).sum(dim=dims, keepdim=True)
-    n = x.numel() / x.shape[1] if x.dim() > 1 else x.numel()
+    n = (len(x) if index is None else len(index)) * math.prod(x.shape[2:])
     mean = total / n
     var = (total_sq - n * mean.pow(2)) / max(n - 1, 1)
     return mean.float(), var.clamp_min(0).sqrt().float().clamp_min(1e-8)
@@ -120,8 +132,7 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
     if train_subset:
         train_idx = train_idx[:train_subset]  # a seeded random subset: `order` is a permutation
 
-    x_train = x[train_idx]
-    mean, std = channel_stats(x_train, device)
+    mean, std = channel_stats(x, device, train_idx)
     target_mean, target_std = 0.0, 1.0
     if not classification:
         target_mean, target_std = y[train_idx].mean().item(), y[train_idx].std().clamp_min(1e-8).item()
@@ -129,11 +140,12 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
 
     in_memory = float32_gb(raw, len(train_idx) + n_val + len(y_test)) <= max_memory_gb
 
-    def split(xs: torch.Tensor, ys: torch.Tensor) -> Split | HostSplit:
+    def split(xs: torch.Tensor, ys: torch.Tensor, idx: torch.Tensor | None = None) -> Split | HostSplit:
         if in_memory:
+            xs = xs if idx is None else xs[idx]
             return Split(torch.sub(xs.to(device, torch.float32), mean).div_(std), ys.to(device))
-        return HostSplit(xs, ys, mean, std, device)
+        return HostSplit(xs, ys, mean, std, device, index=idx)
 
-    return Data(train=split(x_train, y[train_idx]), val=split(x[val_idx], y[val_idx]),
+    return Data(train=split(x, y[train_idx], train_idx), val=split(x, y[val_idx], val_idx),
                 test=split(x_test, y_test), input_shape=raw.input_shape, num_classes=raw.num_classes,
-                mean=mean, std=std, target_mean=target_mean, target_std=target_std)
+                mean=mean, std=std, target_mean=target_mean, target_std=target_std, meta=raw.meta)

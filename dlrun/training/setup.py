@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from dlrun.config.instantiate import instantiate_without
@@ -14,6 +13,8 @@ from dlrun.config.schema import dataset_keys
 from dlrun.data import Data, prepare
 from dlrun.data.augment import build_augment
 from dlrun.data.weights import class_weights
+from dlrun.training.init import build_model as build_model_from
+from dlrun.training.init import init_model
 from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.training.regularization import EarlyStopping, loss_function, weight_penalty
 
@@ -32,10 +33,10 @@ def build_data(cfg: DictConfig, device: torch.device) -> Data:
 
 
 def build_model(cfg: DictConfig, data: Data, device: torch.device) -> torch.nn.Module:
-    """The model group's `_target_`, given the data's input shape and number of outputs. 2-D CNNs
-    use channels_last on CUDA (tensor cores)."""
-    model = instantiate(cfg.model, input_shape=data.input_shape, num_outputs=data.num_outputs,
-                        _convert_="all").to(device)
+    """The model group's `_target_`, given the data's input shape and number of outputs, started
+    from a trained run's weights with model.init_from. 2-D CNNs use channels_last on CUDA."""
+    model = build_model_from(cfg.model, data.input_shape, data.num_outputs).to(device)
+    init_model(model, cfg.model)  # model.init_from / model.freeze (fine-tuning)
     if uses_channels_last(model, device):
         model.to(memory_format=torch.channels_last)
     return model

@@ -23,6 +23,7 @@ from dlrun.errors import DlrunError, RunStopped
 from dlrun.metrics import DEFAULT_MONITOR, EPOCH, EPOCH_S, LR, SAMPLES_PER_S, better, column, metric_mode
 from dlrun.reporting.callbacks import build_callbacks
 from dlrun.reporting.console import EpochReporter, print_summary
+from dlrun.inference.stats import save_data_stats
 from dlrun.results.run_folder import RunFolder
 from dlrun.training import setup
 from dlrun.training.device import AUTOCAST_DTYPES, select_device
@@ -61,6 +62,8 @@ class Trainer:
         rng = RandomStreams(t.seed, self.device, self.dist)
 
         self.data = setup.build_data(cfg, self.device)
+        if self.dist.is_main:
+            save_data_stats(self.folder.path, self.data)  # data.json: what eval/predict need
         self.model = setup.build_model(cfg, self.data, self.device)
         self.num_params = sum(p.numel() for p in self.model.parameters())
         self.channels_last = setup.uses_channels_last(self.model, self.device)
