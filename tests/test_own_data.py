@@ -75,6 +75,18 @@ def test_csv_test_path_and_unknown_category(tmp_path):
     assert raw.x_test[1, 1:].tolist() == [0, 0, 1, 0]
 
 
+def test_csv_for_predictions_ignores_the_target(tmp_path):
+    """dlrun predict's reading: rows without a target (or with a label never seen) are kept."""
+    from dlrun.data.tabular import encode
+
+    enc = fit_encoding(str(people(tmp_path / "p.csv")), "label")
+    new = write_csv(tmp_path / "new.csv", ["label", "age", "city"], [["", "50", "oslo"], ["maybe", "", ""]])
+    x, y = encode(str(new), enc, with_target=False)
+    assert y is None and x.shape == (2, 5) and x[1, 0] == pytest.approx(enc["features"][0]["fill"])
+    with pytest.raises(DlrunError, match="new.csv: column 'label' holds 'maybe', a class the training file"):
+        encode(str(new), enc)
+
+
 @pytest.mark.parametrize("content, args, expected", [
     (None, "dataset.target=label", "nope.csv: no such file"),
     ("a,label\n1,x\n2,y\n", "dataset.target=price", "bad.csv: no column 'price'"),

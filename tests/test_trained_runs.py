@@ -2,7 +2,9 @@
 own loader from --config-dir, and the rule that a run folder is data, not code."""
 
 import csv
+import importlib
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -34,13 +36,25 @@ def mnist1d_run(tmp_path_factory):
     return cwd, run
 
 
+@pytest.fixture
+def dl(capsys, monkeypatch):
+    """`dlrun eval|predict|export ...` in this process (no start-up cost), seen as a subprocess's
+    exit code, stdout and stderr; one call per command also runs the real command line."""
+    def call(cwd, command, *args):
+        monkeypatch.chdir(cwd)
+        code = importlib.import_module(f"dlrun.commands.{command}").main(list(args))
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+    return call
+
+
 def one_line_error(res, expected):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dlrun: error: ") and expected in lines[0], res.stderr
 
 
-def test_eval_matches_training_and_other_data(mnist1d_run):
+def test_eval_matches_training_and_other_data(mnist1d_run, dl):
     cwd, run = mnist1d_run
     summary = json.loads((run / "summary.json").read_text())
     res = run_dlrun("eval", str(run), cwd=cwd)
@@ -52,19 +66,19 @@ def test_eval_matches_training_and_other_data(mnist1d_run):
     assert result["test"]["confusion_matrix"] == summary["test"]["confusion_matrix"]
 
     # the same test set through dataset=npz: the same numbers
-    res = run_dlrun("eval", str(run), "dataset=npz", "dataset.path=m1d.npz", "--name", "npz", cwd=cwd)
+    res = dl(cwd, "eval", str(run), "dataset=npz", "dataset.path=m1d.npz", "--name", "npz")
     assert res.returncode == 0, res.stderr
     assert json.loads((run / "eval" / "npz.json").read_text())["test"]["acc"] == pytest.approx(summary["test"]["acc"], abs=1e-6)
 
-    one_line_error(run_dlrun("eval", str(run), "dataset=digits", cwd=cwd), "the data's inputs are (1, 8, 8)")
+    one_line_error(dl(cwd, "eval", str(run), "dataset=digits"), "the data's inputs are (1, 8, 8)")
     np.savez(cwd / "three.npz", x_train=np.zeros((6, 1, 40)), y_train=np.arange(6) % 3,
              x_test=np.zeros((3, 1, 40)), y_test=np.arange(3))
-    one_line_error(run_dlrun("eval", str(run), "dataset=npz", "dataset.path=three.npz", cwd=cwd),
+    one_line_error(dl(cwd, "eval", str(run), "dataset=npz", "dataset.path=three.npz"),
                    "the data has 3 classes, the model of")
-    one_line_error(run_dlrun("eval", str(cwd / "nowhere"), cwd=cwd), "is not a dlrun run folder")
+    one_line_error(dl(cwd, "eval", str(cwd / "nowhere")), "is not a dlrun run folder")
 
 
-def test_predict_npz_and_csv_output(mnist1d_run):
+def test_predict_npz_and_csv_output(mnist1d_run, dl):
     cwd, run = mnist1d_run
     res = run_dlrun("predict", str(run), "m1d.npz", "--out", "preds.csv", cwd=cwd)
     assert res.returncode == 0, res.stderr
@@ -76,10 +90,10 @@ def test_predict_npz_and_csv_output(mnist1d_run):
     summary = json.loads((run / "summary.json").read_text())
     assert acc == pytest.approx(summary["test"]["acc"], abs=1e-6)  # x_test, normalized as in training
     np.savez(cwd / "wrong.npz", x=np.zeros((2, 5)))
-    one_line_error(run_dlrun("predict", str(run), "wrong.npz", cwd=cwd), "inputs are (5,), the model of")
+    one_line_error(dl(cwd, "predict", str(run), "wrong.npz"), "inputs are (5,), the model of")
 
 
-def test_predict_and_eval_a_csv_run(tmp_path):
+def test_predict_and_eval_a_csv_run(tmp_path, dl):
     from test_own_data import people
 
     people(tmp_path / "train.csv", n=240)
@@ -90,16 +104,16 @@ def test_predict_and_eval_a_csv_run(tmp_path):
     with open(tmp_path / "test.csv") as src, open(new, "w") as dst:  # the target column left out
         for line in src:
             dst.write(",".join(line.rstrip("\n").split(",")[:2]) + "\n")
-    res = run_dlrun("predict", str(run), "new.csv", cwd=tmp_path)
+    res = dl(tmp_path, "predict", str(run), "new.csv")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(res.stdout.splitlines()))
     assert len(rows) == 60 and {r["pred"] for r in rows} <= {"no", "yes"} and "p_yes" in rows[0]
-    res = run_dlrun("eval", str(run), "dataset.test_path=train.csv", "--name", "on-train", cwd=tmp_path)
+    res = dl(tmp_path, "eval", str(run), "dataset.test_path=train.csv", "--name", "on-train")
     assert res.returncode == 0, res.stderr
     assert json.loads((run / "eval" / "on-train.json").read_text())["n"] == 240
 
 
-def test_export_onnx_pt2_prune_quantize(mnist1d_run):
+def test_export_onnx_pt2_prune_quantize(mnist1d_run, dl):
     cwd, run = mnist1d_run
     res = run_dlrun("export", str(run), "--format", "onnx", "--prune", "0.5", "--quantize", "int8", cwd=cwd)
     assert res.returncode == 0, res.stderr
@@ -130,11 +144,11 @@ def test_export_onnx_pt2_prune_quantize(mnist1d_run):
     q = load_int8(trained.build_model(), trained.stats, run / "export" / "model-int8.pt")
     assert np.mean(q(torch.from_numpy(x)).argmax(1).numpy() == y) == pytest.approx(int8["test_acc"], abs=1e-6)
 
-    res = run_dlrun("export", str(run), "--format", "pt2", cwd=cwd)
+    res = dl(cwd, "export", str(run), "--format", "pt2")
     assert res.returncode == 0, res.stderr
     ep = torch.export.load(str(run / "export" / "model.pt2"))
     assert ep.module()(torch.from_numpy(x[:3])).shape == (3, 10)
-    one_line_error(run_dlrun("export", str(run), "--prune", "2", cwd=cwd), "must be a fraction in (0, 1)")
+    one_line_error(dl(cwd, "export", str(run), "--prune", "2"), "must be a fraction in (0, 1)")
 
 
 def test_fine_tune_from_mnist1d_to_another_task(mnist1d_run):
@@ -159,7 +173,7 @@ def test_fine_tune_from_mnist1d_to_another_task(mnist1d_run):
                    "model.freeze: no parameter starts with 'nope'")
 
 
-def test_a_run_folder_is_data_not_code(mnist1d_run, tmp_path):
+def test_a_run_folder_is_data_not_code(mnist1d_run, tmp_path, dl):
     import shutil
 
     cwd, source = mnist1d_run
@@ -170,7 +184,7 @@ def test_a_run_folder_is_data_not_code(mnist1d_run, tmp_path):
     OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
     for command in ("eval", "predict", "export"):
         args = [command, str(run)] + (["m1d.npz"] if command == "predict" else [])
-        one_line_error(run_dlrun(*args, cwd=cwd), "model._target_ is os.system: a run folder is data, not code")
+        one_line_error(dl(cwd, *args), "model._target_ is os.system: a run folder is data, not code")
 
 
 USER_LOADER = '''
@@ -221,7 +235,7 @@ def test_your_own_loader_and_model_from_a_config_dir(tmp_path):
         pytest.approx(summary["test"]["acc"], abs=1e-6)
 
 
-def test_regression_table_predicts_values_in_target_units(tmp_path):
+def test_regression_table_predicts_values_in_target_units(tmp_path, dl):
     from test_own_data import people
 
     people(tmp_path / "prices.csv", n=300, regression=True)
@@ -229,7 +243,7 @@ def test_regression_table_predicts_values_in_target_units(tmp_path):
                     "trainer.epochs=30", "optim.lr=0.01")
     summary = json.loads((run / "summary.json").read_text())
     assert json.loads((run / "data.json").read_text())["num_classes"] == 0
-    res = run_dlrun("predict", str(run), "prices.csv", cwd=tmp_path)
+    res = dl(tmp_path, "predict", str(run), "prices.csv")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(res.stdout.splitlines()))
     truth = [float(r["price"]) for r in csv.DictReader(open(tmp_path / "prices.csv"))]
@@ -238,7 +252,7 @@ def test_regression_table_predicts_values_in_target_units(tmp_path):
     rmse = float(np.sqrt(np.mean((np.array(values) - truth) ** 2)))
     assert rmse < np.std(truth) / 2  # in the target's units, far better than predicting the mean
     assert abs(np.mean(values) - np.mean(truth)) < np.std(truth) / 10
-    res = run_dlrun("eval", str(run), cwd=tmp_path)
+    res = dl(tmp_path, "eval", str(run))
     assert res.returncode == 0, res.stderr
     result = json.loads((run / "eval" / "csv-best.json").read_text())["test"]
     assert result["rmse"] == pytest.approx(summary["test"]["rmse"], rel=1e-4)

@@ -106,6 +106,9 @@ def fit_encoding(path: str, target: str, task: str = "auto", categorical=()) -> 
             raise DlrunError(f"{path}: column '{name}' has no values; drop it")
         else:
             cats = sorted(set(v.strip() for v in values))
+            if len(cats) > MAX_CLASSES and len(cats) > len(values) / 2:
+                print_warning(f"{path}: column '{name}' has {len(cats)} distinct values, one-hot encoded as "
+                              f"{len(cats)} inputs; if it is an identifier, leave it out of the table")
             features.append({"name": name, "kind": "categorical", "categories": cats,
                              "missing": len(values) < len(rows)})
     if not features:
@@ -135,13 +138,14 @@ def num_features(encoding: dict) -> int:
                for f in encoding["features"])
 
 
-def encode(path: str, encoding: dict, need_target: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Features (N, F) float32 and targets (class indices or floats; None when the file has no
-    target column and `need_target` is false) of a CSV file, with a training file's `encoding`."""
+def encode(path: str, encoding: dict, with_target: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Features (N, F) float32 and targets (class indices or floats) of a CSV file, with a training
+    file's `encoding`. Without `with_target` (predictions), the target column is ignored, present
+    or not, every row is kept, and the targets are None."""
     header, rows = read_table(path)
     target = encoding["target"]
-    has_target = target in header
-    if need_target and not has_target:
+    has_target = with_target
+    if with_target:
         _column(header, target, path)
     lines = list(range(2, len(rows) + 2))  # the file's line numbers (1: the header)
     if has_target:

@@ -25,7 +25,7 @@ def read_inputs(path: str, stats: dict) -> tuple[np.ndarray, list[str], str]:
                              f"read a CSV; give an .npz or an image folder")
         from dlrun.data.tabular import encode
 
-        x, _ = encode(str(p), meta["encoding"], need_target=False)
+        x, _ = encode(str(p), meta["encoding"], with_target=False)
         return x, [str(i) for i in range(len(x))], "row"
     if suffix == ".npz":
         try:
