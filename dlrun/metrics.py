@@ -26,10 +26,10 @@ def optuna_direction(monitor: str) -> str:
 def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
     """(name, value) of the run's monitored metric on `split` ("val" or "test"), e.g.
     ("test_acc", 0.91); value None when the run has none. None when the summary names no monitor."""
-    monitor = summary.get("monitor")
-    if not isinstance(monitor, str) or not monitor.startswith("val_"):
+    monitor = summary.get("monitor")  # train_* for a run without a validation split
+    if not isinstance(monitor, str) or not monitor.startswith(("val_", "train_")):
         return None
-    short = monitor[len("val_"):]
+    short = monitor.split("_", 1)[1]
     values = summary.get(split)
     return f"{split}_{short}", finite_number(values.get(short) if isinstance(values, dict) else None)
 

@@ -60,7 +60,7 @@ def comparable(value: Any) -> tuple:
 
 def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str]) -> RunTable:
     monitors = Counter(run.monitor for run in runs if run.monitor)
-    metric_columns = [f"{split}_{m[len('val_'):]}" for m, _ in monitors.most_common() for split in ("val", "test")]
+    metric_columns = [f"{split}_{m.split('_', 1)[1]}" for m, _ in monitors.most_common() for split in ("val", "test")]
     extra_columns = [f"test_{name}" for name in EXTRA_TEST_METRICS
                      if any(run.test_value(name) is not None for run in runs)]
     columns = ["path", "status", *keys, *metric_columns, *extra_columns, "epochs", "wall_s", "error"]
@@ -76,7 +76,9 @@ def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str])
                 row[found[0]] = found[1]
         row.update({c: run.test_value(c[len("test_"):]) for c in extra_columns})
         rows.append(row)
-    primary = metric_columns[0] if metric_columns else None
+    # the val metric; the test one when no run has a val value (trained with trainer.val_fraction=0)
+    primary = next((c for c in metric_columns if any(r[c] is not None for r in rows)),
+                   metric_columns[0] if metric_columns else None)
     mark_best(rows, primary)
     table = RunTable(columns, keys, rows, primary)
     table.sort()
