@@ -15,8 +15,9 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
 from dlrun.results.filters import keep, parse_where
-from dlrun.results.groups import REPEAT_KEYS, build_group_table, has_repeats, label, lead_report, setting_keys
-from dlrun.results.table import FORMATS, RunTable, build_table, print_rich
+from dlrun.results.groups import (REPEAT_KEYS, build_group_table, grouped_display, has_repeats, label,
+                                  lead_report, setting_keys)
+from dlrun.results.table import FORMATS, build_table, print_rich
 from dlrun.results.runs import Run, find_runs
 
 
@@ -93,28 +94,6 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
     except ValueError:
         return str(path)
-
-
-def grouped_display(table: RunTable) -> RunTable:
-    """The group table for the terminal: `mean ± std` per metric, the range of the primary one."""
-    measured = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
-    primary = table.primary[: -len("_mean")] if table.primary else None
-    columns = [*table.keys, "n", "completed", "status"]
-    for c in measured:
-        columns += [c, f"{c} range"] if c == primary else [c]
-    rows = []
-    for row in table.rows:
-        shown = {k: row[k] for k in (*table.keys, "n", "status", "best")}
-        shown["completed"] = f"{row['completed']}/{row['n']}"
-        for c in measured:
-            mean, std = row[f"{c}_mean"], row[f"{c}_std"]
-            digits = ".1f" if c == "wall_s" else ".3g" if c == "epochs" else ".4f"
-            shown[c] = None if mean is None else format(mean, digits) + (
-                "" if std is None else " ± " + format(std, digits))
-            if c == primary and mean is not None:
-                shown[f"{c} range"] = f"{row[c + '_min']:{digits}}–{row[c + '_max']:{digits}}"
-        rows.append({k: shown.get(k) for k in columns} | {"best": row["best"]})
-    return RunTable(columns, table.keys, rows, None)
 
 
 def main(argv: list[str]) -> int:

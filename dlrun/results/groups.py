@@ -81,6 +81,28 @@ def build_group_table(runs: list[Run], keys: list[str], group_by: list[str],
     return table
 
 
+def grouped_display(table: RunTable) -> RunTable:
+    """The group table for the terminal: `mean ± std` per metric, the range of the primary one."""
+    measured = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
+    primary = table.primary[: -len("_mean")] if table.primary else None
+    columns = [*table.keys, "n", "completed", "status"]
+    for c in measured:
+        columns += [c, f"{c} range"] if c == primary else [c]
+    rows = []
+    for row in table.rows:
+        shown = {k: row[k] for k in (*table.keys, "n", "status", "best")}
+        shown["completed"] = f"{row['completed']}/{row['n']}"
+        for c in measured:
+            mean, std = row[f"{c}_mean"], row[f"{c}_std"]
+            digits = ".1f" if c == "wall_s" else ".3g" if c == "epochs" else ".4f"
+            shown[c] = None if mean is None else format(mean, digits) + (
+                "" if std is None else " ± " + format(std, digits))
+            if c == primary and mean is not None:
+                shown[f"{c} range"] = f"{row[c + '_min']:{digits}}–{row[c + '_max']:{digits}}"
+        rows.append({k: shown.get(k) for k in columns} | {"best": row["best"]})
+    return RunTable(columns, table.keys, rows, None)
+
+
 def label(row: dict, keys: list[str]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in keys) or "all runs"
 
