@@ -33,7 +33,7 @@ from dlrun.results.run_folder import RunFolder
 log = logging.getLogger("dlrun")
 
 # dlrun's own keys in a dataset config (not passed to the loader)
-DATASET_KEYS = ("train_subset", "class_weights", "max_memory_gb", "augment")
+DATASET_KEYS = ("train_subset", "class_weights", "max_memory_gb", "augment", "folds", "fold")
 EVAL_BATCH = 4096
 
 
@@ -84,7 +84,8 @@ class Trainer:
         d = cfg.dataset
         raw = instantiate_without(d, DATASET_KEYS)
         self.data = prepare(raw, t.val_fraction, t.seed, self.device, train_subset=d.get("train_subset"),
-                            max_memory_gb=d.get("max_memory_gb", DEFAULT_MAX_MEMORY_GB))
+                            max_memory_gb=d.get("max_memory_gb", DEFAULT_MAX_MEMORY_GB),
+                            folds=d.get("folds"), fold=d.get("fold", 0))
         log.info("data: %d train / %d val / %d test, %s", len(self.data.train), len(self.data.val),
                  len(self.data.test), "on the device" if self.data.in_memory else "through a DataLoader")
         self.model = instantiate(cfg.model, input_shape=self.data.input_shape,
@@ -115,6 +116,8 @@ class Trainer:
 
         self.monitor = t.monitor if t.monitor != "auto" else (
             "val_acc" if self.data.is_classification else "val_rmse")
+        if not len(self.data.val):  # trainer.val_fraction=0: no validation split; best = the last epoch
+            self.monitor = self.monitor.replace("val_", "train_", 1)
         self.autocast_dtype = AUTOCAST_DTYPES[t.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.batch_rng = torch.Generator().manual_seed(t.seed)
@@ -377,12 +380,12 @@ class Trainer:
         train = self.train_epoch(reporter)
         train_s = time.perf_counter() - t0
         samples = train.pop("count")
-        val = self.evaluate(self.data.val)
-        if not math.isfinite(val["loss"]):
+        val = self.evaluate(self.data.val) if len(self.data.val) else {}  # {}: trainer.val_fraction=0
+        if not math.isfinite(val.get("loss", 0.0)):
             raise Diverged(f"validation loss became {val['loss']} after epoch {self.epoch + 1} "
                            f"(step {self.step}, lr {self.schedule.lr:.3g})")
         lr = self.schedule.lr  # the lr the epoch ended with, before the per-epoch scheduler step
-        self.schedule.after_epoch(val["loss"])
+        self.schedule.after_epoch(val.get("loss", train["loss"]))
         self.epoch += 1
         row = {"epoch": self.epoch, "lr": lr,
                **{f"train_{k}": v for k, v in train.items()},
@@ -395,7 +398,8 @@ class Trainer:
             raise DlrunError(f"trainer.monitor={self.monitor} is not a metric of this run "
                              f"(choose from: {', '.join(k for k in row if k.startswith('val_'))})")
         value = row[self.monitor]
-        if math.isfinite(value) and better(value, self.best and self.best["value"], metric_mode(self.monitor)):
+        if math.isfinite(value) and (not val or better(value, self.best and self.best["value"],
+                                                          metric_mode(self.monitor))):
             self.best = {"epoch": self.epoch, "value": value, "val": val}
             self.folder.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": self.epoch,
                                                  "val": val})
