@@ -16,7 +16,7 @@ from pathlib import Path
 from dlrun.errors import DlrunError, print_error
 from dlrun.results.filters import keep, parse_where
 from dlrun.results.groups import (REPEAT_KEYS, build_group_table, grouped_display, has_repeats, label,
-                                  lead_report, setting_keys)
+                                  lead_report, setting_keys, varying)
 from dlrun.results.table import FORMATS, build_table, print_rich
 from dlrun.results.runs import Run, find_runs
 
@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
             from dlrun.reporting.compare_plots import plot_curves
 
             if grouped:
-                series = [(label(row, table.keys), [by_path[p] for p in row["runs"]]) for row in table.rows]
+                series = [(label(row, varying(table)), [by_path[p] for p in row["runs"]]) for row in table.rows]
             else:
                 series = [(row["path"], [by_path[row["path"]]]) for row in table.rows]
             plot_curves(series, args.plot)

@@ -103,6 +103,11 @@ def grouped_display(table: RunTable) -> RunTable:
     return RunTable(columns, table.keys, rows, None)
 
 
+def varying(table: RunTable) -> list[str]:
+    """The setting columns whose value is not the same in every group: what names a group."""
+    return [k for k in table.keys if len({json.dumps(r[k], sort_keys=True, default=str) for r in table.rows}) > 1]
+
+
 def label(row: dict, keys: list[str]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in keys) or "all runs"
 
@@ -117,13 +122,14 @@ def lead_report(table: RunTable) -> str:
         return f"one group with {metric}: nothing to compare it with"
     best = next(r for r in scored if r["best"])
     runner = next(r for r in scored if r is not best)
+    keys = varying(table)
     a, b = best["values"], runner["values"]
-    head = (f"best: {label(best, table.keys)} {metric} {fmt(best[table.primary])} ± {fmt(best[metric + '_std'])} "
-            f"(n={len(a)}) vs runner-up {label(runner, table.keys)} {fmt(runner[table.primary])} ± "
+    head = (f"best: {label(best, keys)} {metric} {fmt(best[table.primary])} ± {fmt(best[metric + '_std'])} "
+            f"(n={len(a)}) vs runner-up {label(runner, keys)} {fmt(runner[table.primary])} ± "
             f"{fmt(runner[metric + '_std'])} (n={len(b)})")
     test = welch(a, b)
     if test is None:
-        few = [f"{label(r, table.keys)} has n={len(v)}" for r, v in ((best, a), (runner, b)) if len(v) < 2]
+        few = [f"{label(r, keys)} has n={len(v)}" for r, v in ((best, a), (runner, b)) if len(v) < 2]
         why = ("; ".join(few) + " completed run(s); at least 2 per group are needed, e.g. "
                "`-m trainer.seed=0,1,2,3,4`") if few else "neither group varies at all"
         return f"{head}\nno statistics possible: {why}"
@@ -132,7 +138,7 @@ def lead_report(table: RunTable) -> str:
             f"Welch's t-test p = {test.p:.2g}")
     if test.p >= P_NOISE:
         verdict = (f"the lead is within noise: p >= {P_NOISE} and the interval includes 0, so these runs do not "
-                   f"show that {label(best, table.keys)} is better than {label(runner, table.keys)}")
+                   f"show that {label(best, keys)} is better than {label(runner, keys)}")
     else:
         better_word = "higher" if metric_mode(metric) == "max" else "lower"
         verdict = f"the lead is larger than the run-to-run noise ({metric} {better_word} at p < {P_NOISE})"
