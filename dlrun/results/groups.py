@@ -124,9 +124,8 @@ def lead_report(table: RunTable) -> str:
     runner = next(r for r in scored if r is not best)
     keys = varying(table)
     a, b = best["values"], runner["values"]
-    head = (f"best: {label(best, keys)} {metric} {fmt(best[table.primary])} ± {fmt(best[metric + '_std'])} "
-            f"(n={len(a)}) vs runner-up {label(runner, keys)} {fmt(runner[table.primary])} ± "
-            f"{fmt(runner[metric + '_std'])} (n={len(b)})")
+    head = (f"best: {label(best, keys)} {metric} {fmt(best, metric)} (n={len(a)}) vs runner-up "
+            f"{label(runner, keys)} {fmt(runner, metric)} (n={len(b)})")
     test = welch(a, b)
     if test is None:
         few = [f"{label(r, keys)} has n={len(v)}" for r, v in ((best, a), (runner, b)) if len(v) < 2]
@@ -145,5 +144,7 @@ def lead_report(table: RunTable) -> str:
     return f"{head}\n{line}: {verdict}."
 
 
-def fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.4f}"
+def fmt(row: dict, metric: str) -> str:
+    """`mean ± std` of a group's metric (the mean alone for one run)."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    return f"{mean:.4f}" + ("" if std is None else f" ± {std:.4f}")
