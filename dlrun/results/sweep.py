@@ -90,7 +90,7 @@ class SweepReport(Callback):
         _finished[:] = table.rows
         if grouped is not None:
             print_rich(grouped_display(grouped), title=f"sweep {sweep_dir}: {len(table.rows)} runs in "
-                       f"{len(grouped.rows)} groups, mean ± std over completed runs, best first (also in {SUMMARY_CSV})")
+                       f"{len(grouped.rows)} group{'s' * (len(grouped.rows) != 1)}, mean ± std over completed runs, best first (also in {SUMMARY_CSV})")
             print(lead_report(grouped))
         else:
             print_rich(table, title=f"sweep {sweep_dir}: {len(table.rows)} runs, best first "
