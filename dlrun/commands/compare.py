@@ -8,7 +8,6 @@ default when there are repeats; --no-group shows every run). --where filters the
 draws their settings against the monitored metric."""
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -46,7 +45,10 @@ def parser() -> Parser:
 
 
 def same_everywhere(runs: list[Run], key: str) -> bool:
-    return len({json.dumps(run.value(key), sort_keys=True, default=str) for run in runs}) == 1
+    """Equal values of one type in every run (1 and 1.0, or 1 and true, differ); stops at the first
+    difference."""
+    first = runs[0].value(key)
+    return all(type(v) is type(first) and v == first for v in (run.value(key) for run in runs[1:]))
 
 
 def config_columns(runs: list[Run], show_all: bool = False) -> list[str]:

@@ -1,9 +1,10 @@
 """Reading a run folder's YAML files fast enough for `dlrun compare` on thousands of runs:
 OmegaConf.load costs ~3 ms a file (most of 2,000 runs' 10 s), libyaml with OmegaConf's own
 implicit types (`1e-3` is a float, no timestamps) ~0.2 ms. Interpolations Hydra leaves in
-config.yaml (`${oc.select:regularization.dropout.p,0.0}`, `${key}`) are resolved from the run's own
-keys here; any other interpolation goes through OmegaConf (`resolve` in dlrun.results.runs)."""
+config.yaml (`${oc.select:regularization.dropout.p,0.0}`, `${key}`, `${oc.env:NAME,'default'}`) are
+resolved here; any other interpolation goes through OmegaConf (`resolve` in dlrun.results.runs)."""
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,8 @@ class Loader(_CLoader):
 Loader.yaml_implicit_resolvers = get_yaml_loader().yaml_implicit_resolvers
 
 SELECT = re.compile(r"^\$\{(?:oc\.select:)?([\w.]+)(?:,(.*))?\}$")
+ENV = re.compile(r"^\$\{oc\.env:([A-Za-z_]\w*)(?:,\s*(?:'([^']*)'|\"([^\"]*)\"))?\}$")  # a quoted default
+CHOICES = "\n    choices:\n"  # hydra.yaml as Hydra writes it: hydra: / runtime: / choices:
 
 
 def load_yaml(file: Path) -> Any:
@@ -28,9 +31,31 @@ def load_yaml(file: Path) -> Any:
         return yaml.load(f, Loader=Loader)
 
 
+def hydra_choices(file: Path) -> dict[str, Any]:
+    """hydra.yaml's `hydra.runtime.choices`, parsing only that block (the whole file is ~160 lines;
+    the full parse when the block is not where Hydra writes it)."""
+    text = file.read_text()
+    start = text.find(CHOICES)
+    if start < 0:
+        return load_yaml(file)["hydra"]["runtime"]["choices"]
+    lines = []
+    for line in text[start + len(CHOICES):].splitlines():
+        if not line.startswith("      "):
+            break
+        lines.append(line[6:])
+    return yaml.load("\n".join(lines), Loader=Loader) or {}
+
+
 def resolve_simple(flat: dict[str, Any], raw: str) -> tuple[bool, Any]:
-    """(True, value) for `${key}` / `${oc.select:key,default}` of a leaf of the same config;
-    (False, None) for anything else."""
+    """(True, value) for `${key}` / `${oc.select:key,default}` of a leaf of the same config and
+    `${oc.env:NAME}` / `${oc.env:NAME,'default'}`; (False, None) for anything else."""
+    env = ENV.match(raw)
+    if env:
+        name, single, double = env.groups()
+        default = single if single is not None else double
+        if name in os.environ:
+            return True, os.environ[name]
+        return (True, default) if default is not None else (False, None)
     m = SELECT.match(raw)
     if not m:
         return False, None

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlrun.errors import DlrunError
 from dlrun.metrics import finite_number, split_metric
-from dlrun.results.fast_yaml import flat_config, load_yaml
+from dlrun.results.fast_yaml import flat_config, hydra_choices, load_yaml
 
 CONFIG = Path(".hydra") / "config.yaml"
 HYDRA = Path(".hydra") / "hydra.yaml"
@@ -106,7 +106,7 @@ def read_summary(file: Path) -> dict:
 
 def read_choices(file: Path) -> dict[str, Any]:
     """The config-group choices (model: mlp, optim: adam, ...); Hydra's own and unset ones left out."""
-    choices = load_yaml(file)["hydra"]["runtime"]["choices"]
+    choices = hydra_choices(file)
     return {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
 
 
