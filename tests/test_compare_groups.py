@@ -158,3 +158,23 @@ def test_fast_reader_resolves_like_omegaconf(tmp_path):
     assert (config["a.p"], config["a.q"], config["a.r"]) == (3, False, 1e-5)
     assert config["a.s"] == "${oc.env:NOPE_NOT_SET_ANYWHERE}"  # cannot resolve here: as written
     assert config["a.t"] == {"q": 3}  # a subtree, through OmegaConf
+
+
+def test_fast_reader_env_defaults_and_the_choices_block(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from dlrun.results.fast_yaml import hydra_choices
+
+    run = make_run(tmp_path / "r", model="cnn")
+    (run / ".hydra" / "config.yaml").write_text(
+        "a:\n  home: ${oc.env:DLRUN_TEST_HOME,'~/.cache/dlrun'}\n  set: ${oc.env:DLRUN_TEST_SET}\n")
+    monkeypatch.setenv("DLRUN_TEST_SET", "/data")
+    monkeypatch.delenv("DLRUN_TEST_HOME", raising=False)
+    config = Run(run).config
+    resolved = OmegaConf.to_container(OmegaConf.load(run / ".hydra" / "config.yaml"), resolve=True)["a"]
+    assert (config["a.home"], config["a.set"]) == (resolved["home"], resolved["set"]) == ("~/.cache/dlrun", "/data")
+    hydra_yaml = run / ".hydra" / "hydra.yaml"
+    expected = OmegaConf.to_container(OmegaConf.load(hydra_yaml).hydra.runtime.choices)
+    assert hydra_choices(hydra_yaml) == expected and expected["model"] == "cnn"
+    hydra_yaml.write_text("hydra: {runtime: {choices: {model: rnn, dataset: digits}}}\n")  # not Hydra's layout
+    assert hydra_choices(hydra_yaml) == {"model": "rnn", "dataset": "digits"}
