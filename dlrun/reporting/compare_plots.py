@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from dlrun.errors import DlrunError
+from dlrun.metrics import metric_mode
 from dlrun.results.runs import Run
 from dlrun.results.stats import describe
 
@@ -97,7 +98,9 @@ def _axis(values: list[Any]) -> tuple[list[float | None], list[float], list[str]
 def plot_parallel(runs: list[Run], keys: list[str], metric_of, metric: str, file: str) -> None:
     """A line per run through one vertical axis per setting in `keys` and a last axis for `metric`
     (`metric_of(run)`), coloured by the metric. Runs without the metric are left out."""
-    runs = [r for r in runs if metric_of(r) is not None]
+    runs = sorted((r for r in runs if metric_of(r) is not None), key=metric_of)
+    if metric_mode(metric) == "min":
+        runs.reverse()  # the best runs are drawn last, on top
     if not runs:
         raise DlrunError(f"--parallel: no run has {metric}")
     if not keys:
