@@ -126,6 +126,10 @@ def check_config(cfg: DictConfig, device: bool = True) -> None:
     from dlrun.config.schema import validate
 
     validate(cfg)
+    if cfg.dataset.get("folds"):  # K against the data's smallest class, before a run folder exists
+        from dlrun.data.splits import check_folds
+
+        check_folds(cfg.dataset)
     if device and cfg.trainer.device not in ("cpu", "auto"):
         from dlrun.training.device import select_device
 

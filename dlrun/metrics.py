@@ -72,10 +72,10 @@ def optuna_direction(monitor: str) -> str:
 def split_metric(summary: dict, split: str) -> tuple[str, float | None] | None:
     """(column, value) of the run's monitored metric on `split` ("val" or "test"), e.g.
     ("test_acc", 0.91); value None when the run has none. None when the summary names no monitor."""
-    monitor = summary.get("monitor")
-    if not isinstance(monitor, str) or split_column(monitor)[0] != "val":
+    monitor = summary.get("monitor")  # train_* for a run without a validation split
+    split_of, metric = split_column(monitor) if isinstance(monitor, str) else (None, "")
+    if split_of not in ("val", "train"):
         return None
-    metric = split_column(monitor)[1]
     values = summary.get(split)
     return column(split, metric), finite_number(values.get(metric) if isinstance(values, dict) else None)
 

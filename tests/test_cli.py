@@ -50,7 +50,7 @@ def test_hydra_run_dir_is_honoured(tmp_path):
     ("model.dropout=1", "model.dropout: must be in [0, 1)"),
     ("trainer.batch_size=0", "trainer.batch_size"),
     ("trainer.epochs=0", "trainer.epochs: must be > 0"),
-    ("trainer.val_fraction=0", "trainer.val_fraction"),
+    ("trainer.val_fraction=1", "trainer.val_fraction: must be in [0, 1)"),
     ("trainer.device=cuda", "CUDA is not available"),
     ("regularization=[l1,l3]", "unknown regularization 'l3'"),
     ("regularization.l1.weight=1", "regularization=[l1]"),

@@ -62,10 +62,17 @@ class DatasetOptions:
     class_weights: Any = MISSING
     max_memory_gb: float = MISSING
     augment: Optional[Augment] = MISSING  # the dataset's recipe for regularization=[augment]
+    folds: Optional[int] = MISSING  # K-fold cross-validation: fold `fold` of `folds` validates (data/splits.py)
+    fold: int = MISSING
 
     def __post_init__(self):
         if self.train_subset is not None and self.train_subset < 1:
             raise Invalid("train_subset", f"must be >= 1 or null (got {self.train_subset})")
+        if self.folds is not None and self.folds < 2:
+            raise Invalid("folds", f"must be >= 2 or null (got {self.folds})")
+        if not 0 <= self.fold < (self.folds or 1):
+            raise Invalid("fold", f"must be in 0..{self.folds - 1} for folds={self.folds} (got {self.fold})"
+                          if self.folds else f"needs dataset.folds (got fold={self.fold} without folds)")
         _positive(self, "max_memory_gb")
         w = self.class_weights
         if not (w is None or w == "balanced" or isinstance(w, list)):
@@ -480,7 +487,7 @@ class Trainer:
         _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise Invalid("batch_size", f"must be an integer >= 1 or 'full' (got {self.batch_size!r})")
-        _fraction(self, "val_fraction", low_open=True)
+        _fraction(self, "val_fraction")  # 0: no validation split (train on every training sample)
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise Invalid("device", f"must be auto, cpu, cuda, cuda:N or mps (got {self.device!r})")
         _one_of(self, "precision", ("fp32", "bf16", "fp16"))
@@ -613,3 +620,15 @@ def validate(cfg: DictConfig) -> None:
                                  f"(choose it first, e.g. {group}=[{name}]) or has no _target_")
             check_target(OmegaConf.to_container(node), f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")
+    _check_without_validation(resolved)
+
+
+def _check_without_validation(cfg: DictConfig) -> None:
+    """trainer.val_fraction=0 (and no dataset.folds) leaves no val_ metric to watch."""
+    if cfg.trainer.val_fraction != 0 or cfg.dataset.get("folds"):
+        return
+    for key in ("trainer.monitor", "regularization.early_stopping.monitor"):
+        monitor = OmegaConf.select(cfg, key)
+        if isinstance(monitor, str) and monitor.startswith("val_"):
+            raise DlrunError(f"{key}={monitor} needs a validation split and trainer.val_fraction=0 has none: "
+                             f"watch a train metric (e.g. train_loss) or set trainer.val_fraction > 0")

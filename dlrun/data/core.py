@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from dlrun.data.splits import split_indices
+
 DEFAULT_MAX_MEMORY_GB = 4.0  # float32 size above which a dataset stays in host memory (see prepare)
 STATS_CHUNK = 8192           # samples per chunk when computing normalization statistics
 
@@ -117,8 +119,10 @@ def float32_gb(raw: RawData, n_samples: int) -> float:
 
 
 def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
-            train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB) -> Data:
-    """Seeded train/val split (and a seeded `train_subset` of the training part), per-channel
+            train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+            folds: int | None = None, fold: int = 0) -> Data:
+    """Seeded train/val split (splits.py: a random `val_fraction`, possibly 0, or fold `fold` of
+    `folds`) and a seeded `train_subset` of the training part, per-channel
     standardization with training statistics, then either the fast path (float32 tensors on the
     device, when train+val+test take at most `max_memory_gb` as float32) or HostSplits."""
     classification = raw.num_classes > 0
@@ -126,11 +130,9 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
     x, y = _as_tensor(raw.x_train), _as_tensor(raw.y_train, y_dtype)
     x_test, y_test = _as_tensor(raw.x_test), _as_tensor(raw.y_test, y_dtype)
 
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(val_fraction * len(y)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    train_idx, val_idx = split_indices(y, val_fraction, seed, classification, folds, fold)
     if train_subset:
-        train_idx = train_idx[:train_subset]  # a seeded random subset: `order` is a permutation
+        train_idx = train_idx[:train_subset]  # a seeded random subset: train_idx is in random order
 
     mean, std = channel_stats(x, device, train_idx)
     target_mean, target_std = 0.0, 1.0
@@ -138,7 +140,7 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
         target_mean, target_std = y[train_idx].mean().item(), y[train_idx].std().clamp_min(1e-8).item()
         y, y_test = (y - target_mean) / target_std, (y_test - target_mean) / target_std
 
-    in_memory = float32_gb(raw, len(train_idx) + n_val + len(y_test)) <= max_memory_gb
+    in_memory = float32_gb(raw, len(train_idx) + len(val_idx) + len(y_test)) <= max_memory_gb
 
     def split(xs: torch.Tensor, ys: torch.Tensor, idx: torch.Tensor | None = None) -> Split | HostSplit:
         if in_memory:

@@ -60,7 +60,7 @@ def draw_curves(axes, rows: list[dict], *, label: str = "", splits=("train", "va
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", linestyle=":", linewidth=1)
     for ax in (ax_loss, ax_metric):
-        if ax.lines:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
 
 

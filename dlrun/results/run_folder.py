@@ -22,6 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlrun.errors import DlrunError
 from dlrun.metrics import finite_number, split_metric
+from dlrun.results.fast_yaml import flat_config, hydra_choices, load_yaml
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -172,9 +173,7 @@ def resolved_leaf(cfg: DictConfig, key: str, raw: Any) -> Any:
 
 
 def read_flat_config(path: Path) -> dict[str, Any]:
-    cfg = OmegaConf.load(path)
-    raw = flatten(OmegaConf.to_container(cfg, resolve=False))
-    return {key: resolved_leaf(cfg, key, value) for key, value in raw.items()}
+    return flat_config(path, flatten, resolved_leaf)  # fast: libyaml, OmegaConf only where needed
 
 
 def override_key(override: str) -> str | None:
@@ -187,12 +186,12 @@ def override_key(override: str) -> str | None:
 
 def read_choices(file: Path) -> dict[str, Any]:
     """The config-group choices (model: mlp, optim: adam, ...); Hydra's own and unset ones left out."""
-    choices = OmegaConf.to_container(OmegaConf.load(file).hydra.runtime.choices)
+    choices = hydra_choices(file)
     return {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
 
 
 def read_overrides(file: Path) -> list[str]:
-    return [str(o) for o in OmegaConf.load(file)]
+    return [str(o) for o in load_yaml(file) or []]
 
 
 class Run:

@@ -26,7 +26,7 @@ def build_data(cfg: DictConfig, device: torch.device) -> Data:
     d, t = cfg.dataset, cfg.trainer
     raw = instantiate_without(d, dataset_keys())
     data = prepare(raw, t.val_fraction, t.seed, device, train_subset=d.train_subset,
-                   max_memory_gb=d.max_memory_gb)
+                   max_memory_gb=d.max_memory_gb, folds=d.folds, fold=d.fold)
     log.info("data: %d train / %d val / %d test, %s", len(data.train), len(data.val), len(data.test),
              "on the device" if data.in_memory else "through a DataLoader")
     return data

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 import dlrun
 from dlrun.data import iterate_batches
 from dlrun.errors import DlrunError, RunStopped
-from dlrun.metrics import DEFAULT_MONITOR, EPOCH, EPOCH_S, LR, SAMPLES_PER_S, better, column, metric_mode
+from dlrun.metrics import DEFAULT_MONITOR, EPOCH, EPOCH_S, LR, SAMPLES_PER_S, better, column, metric_mode, split_column
 from dlrun.reporting.callbacks import build_callbacks
 from dlrun.reporting.console import EpochReporter, print_summary
 from dlrun.inference.stats import save_data_stats
@@ -78,6 +78,8 @@ class Trainer:
         self.early_stopping, self.augment = objective.early_stopping, objective.augment
 
         self.monitor = t.monitor if t.monitor != "auto" else DEFAULT_MONITOR[self.data.is_classification]
+        if not len(self.data.val):  # trainer.val_fraction=0: no validation split; best = the last epoch
+            self.monitor = column("train", split_column(self.monitor)[1])
         self.autocast_dtype = AUTOCAST_DTYPES[t.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.check_every = 1 if self.device.type == "cpu" else DEVICE_CHECK_EVERY
@@ -157,12 +159,12 @@ class Trainer:
         train = self.train_epoch(reporter)
         train_s = time.perf_counter() - t0
         samples = train.pop("count")
-        val = self.evaluate(self.data.val)
-        if not math.isfinite(val["loss"]):
+        val = self.evaluate(self.data.val) if len(self.data.val) else {}  # {}: trainer.val_fraction=0
+        if not math.isfinite(val.get("loss", 0.0)):
             raise Diverged(f"validation loss became {val['loss']} after epoch {p.epoch + 1} "
                            f"(step {p.step}, lr {self.schedule.lr:.3g})")
         lr = self.schedule.lr  # the lr the epoch ended with, before the per-epoch scheduler step
-        self.schedule.after_epoch(val["loss"])
+        self.schedule.after_epoch(val.get("loss", train["loss"]))
         p.epoch += 1
         row = {EPOCH: p.epoch, LR: lr,
                **{column("train", k): v for k, v in train.items()},
@@ -173,7 +175,8 @@ class Trainer:
             raise DlrunError(f"trainer.monitor={self.monitor} is not a metric of this run "
                              f"(choose from: {', '.join(k for k in row if k.startswith('val_'))})")
         value = row[self.monitor]
-        if math.isfinite(value) and better(value, p.best and p.best["value"], metric_mode(self.monitor)):
+        # without a validation split every epoch is the best so far: best = the last epoch
+        if math.isfinite(value) and (not val or better(value, p.best and p.best["value"], metric_mode(self.monitor))):
             p.best = {"epoch": p.epoch, "value": value, "val": val}
             self.folder.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": p.epoch, "val": val})
         stop = self.early_stopping is not None and self.early_stopping.should_stop(row)
