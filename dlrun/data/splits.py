@@ -50,12 +50,12 @@ def check_folds(dataset_cfg) -> None:
     from omegaconf import OmegaConf
 
     from dlrun.config.instantiate import instantiate_without
-    from dlrun.training.trainer import DATASET_KEYS
+    from dlrun.config.schema import dataset_keys
 
     key = json.dumps(OmegaConf.to_container(dataset_cfg, resolve=True), sort_keys=True, default=str)
     if key in _checked:
         return
-    raw = instantiate_without(dataset_cfg, DATASET_KEYS)
+    raw = instantiate_without(dataset_cfg, dataset_keys())
     labels = np.asarray(raw.y_train)
     check_fold_sizes(labels, dataset_cfg.folds, raw.num_classes > 0)
     _checked.add(key)
