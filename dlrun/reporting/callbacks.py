@@ -15,4 +15,8 @@ def build_callbacks(cfg: DictConfig) -> list:
         from dlrun.reporting.tensorboard import TensorBoardLogger  # imports tensorboard only when it starts
 
         callbacks.append(TensorBoardLogger(**loggers.tensorboard))
+    # `callbacks.<name>: {_target_: ...}` nodes, e.g. a search's trial reporter (hparams_search=optuna)
+    from hydra.utils import instantiate
+
+    callbacks += [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
     return callbacks

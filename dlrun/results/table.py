@@ -25,7 +25,7 @@ from dlrun.results.runs import Run
 EXTRA_TEST_METRICS = ("macro_f1",)  # a column each when some run has it (classification runs)
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
 STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
-                "diverged": "red", "failed": "red", "unknown": "dim"}
+                "pruned": "magenta", "diverged": "red", "failed": "red", "unknown": "dim"}
 
 
 @dataclass

@@ -24,7 +24,7 @@ from dlrun.data.core import DEFAULT_MAX_MEMORY_GB
 from dlrun.data.weights import class_weights
 from dlrun.training.device import AUTOCAST_DTYPES, select_device
 from dlrun.training.distributed import device_for, setup
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, RunStopped
 from dlrun.training.classification import classification_report, confusion_matrix
 from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.training.regularization import EarlyStopping, better, loss_function, metric_mode, weight_penalty
@@ -358,6 +358,8 @@ class Trainer:
             status, error = "diverged", str(e)
         except Interrupted as e:
             status, error, interrupted = "interrupted", str(e), e
+        except RunStopped as e:  # a callback ended the run, e.g. a search's pruner: status "pruned"
+            status, error = e.status, str(e)
         summary = self.summary(status, **({"error": error} if error else {}))
         if self.best is not None and status != "interrupted":
             self.model.load_state_dict(self.load("best")["model"])
