@@ -29,6 +29,10 @@ class DlrunOptunaSweeper(Sweeper):
                  n_trials: int, n_jobs: int, params: Optional[DictConfig] = None) -> None:
         self.sampler_cfg, self.pruner_cfg = sampler, pruner
         self.direction, self.study_name = direction, study_name
+        if n_jobs < 0:  # joblib's -1: one job per core, -2: one fewer, ...
+            from dlrun.results.sweep import available_cores
+
+            n_jobs = available_cores() + 1 + n_jobs
         self.n_trials, self.n_jobs = int(n_trials), max(1, int(n_jobs))
         self.params = OmegaConf.to_container(params, resolve=True) if params else {}
         self.config: Optional[DictConfig] = None
