@@ -244,6 +244,7 @@ hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG
 # `dlrun NAME ...` -> the module whose main(argv) -> exit code runs it (dlrun/commands/)
 SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
+    "report": "dlrun.commands.report",
 }
 
 
