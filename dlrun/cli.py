@@ -245,6 +245,7 @@ hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG
 SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
     "report": "dlrun.commands.report",
+    "lr-find": "dlrun.commands.lr_find",
 }
 
 

@@ -58,9 +58,12 @@ class DlrunOptunaSweeper(Sweeper):
         if self.sampler_cfg.get("_target_", "").endswith("GridSampler"):
             extra["search_space"] = space.grid()
             n_trials = min(n_trials, n_grid_points(extra["search_space"]))
-        sampler = studies.build(self.sampler_cfg, **extra)
         pruner = studies.build(self.pruner_cfg)
-        study = studies.open_study(sweep_dir, self.study_name, self.direction, sampler, pruner)
+        study = studies.open_study(sweep_dir, self.study_name, self.direction, pruner=pruner)
+        # a continued study draws on from seed + its trials so far, not the first trials' numbers again
+        if self.sampler_cfg.get("seed") is not None and study.trials:
+            extra["seed"] = int(self.sampler_cfg.seed) + len(study.trials)
+        study.sampler = sampler = studies.build(self.sampler_cfg, **extra)
         rerun = studies.recover(study)
         done = len(studies.counted(study))
         log.info(f"Study name: {self.study_name}, Storage: {sweep_dir / studies.STUDY_FILE}")
