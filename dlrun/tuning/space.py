@@ -1,7 +1,7 @@
 """A search space from Hydra's override syntax, as Optuna distributions:
 
     optim.lr=tag(log, interval(1e-4, 1e-1))   -> FloatDistribution(1e-4, 1e-1, log=True)
-    trainer.epochs=interval(2, 8)             -> IntDistribution(2, 8)       (both ends integers)
+    trainer.epochs=tag(int, interval(2, 8))   -> IntDistribution(2, 8)       (Hydra's interval is float)
     trainer.batch_size=choice(32, 64)         -> CategoricalDistribution([32, 64])
     model.hidden=choice([64], [128, 64])      -> CategoricalDistribution(["[64]", "[128,64]"])
     trainer.epochs=range(2, 10, 2)            -> IntDistribution(2, 8, step=2) (stop excluded)
@@ -85,8 +85,10 @@ def distribution(name: str, override) -> tuple[Any, dict]:
             raise DlrunError(f"{name}: the interval ({low}, {high}) is empty")
         if log and low <= 0:
             raise DlrunError(f"{name}: a log interval needs a positive start, not {low}")
-        if isinstance(low, int) and isinstance(high, int):
-            return IntDistribution(low, high, log=log), {}
+        if "int" in sweep.tags:
+            if int(low) != low or int(high) != high:
+                raise DlrunError(f"{name}: tag(int, ...) needs whole numbers, not ({low}, {high})")
+            return IntDistribution(int(low), int(high), log=log), {}
         return FloatDistribution(float(low), float(high), log=log), {}
     if isinstance(sweep, RangeSweep):
         values = list(override.sweep_iterator())
