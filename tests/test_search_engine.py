@@ -2,6 +2,11 @@
 search, seeds, parallel jobs sharing the study, the search report and the lr range test."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import optuna
 import pytest
@@ -69,6 +74,25 @@ def test_a_search_continues_where_it_stopped_and_the_seed_fixes_its_trials(tmp_p
     assert f"best trial {best['best_trial']}: value" in report.stdout
     assert f"run folder: {first / best['best_run_dir']}" in report.stdout
     assert (first / best["best_run_dir"] / "summary.json").is_file()
+
+
+def test_a_trial_interrupted_by_ctrl_c_is_run_again_in_its_folder(tmp_path):
+    sweep_dir = tmp_path / "search"
+    args = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "dataset=digits", "trainer.epochs=100",
+            "trainer.progress=false", f"hydra.sweep.dir={sweep_dir}"]
+    search = subprocess.Popen([sys.executable, "-m", "dlrun", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 240
+    while not list(sweep_dir.glob("1_*/metrics.csv")) and search.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    search.send_signal(signal.SIGINT)  # Ctrl-C while trial 1 trains
+    assert search.wait(timeout=120) == 130
+    assert [status(run) for run in run_folders(sweep_dir)] == ["completed", "interrupted"]
+    again = run_dlrun(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "run again from the start: interrupted trial(s) [1]" in again.stdout + again.stderr
+    assert [status(run) for run in run_folders(sweep_dir)] == ["completed", "completed"]  # the same 2 folders
+    assert [t.state.name for t in trials(sweep_dir)] == ["COMPLETE", "COMPLETE"]
 
 
 def test_parallel_trials_share_the_study_file(tmp_path):

@@ -65,17 +65,16 @@ def test_every_sampler_and_pruner_composes():
         preflight_sweep(["hparams_search=optuna", f"hydra/sweeper/pruner={pruner}"], None, "config")
 
 
-def test_a_trial_left_running_is_marked_failed_and_its_parameters_run_again(tmp_path):
+def test_a_trial_left_running_is_found_again_with_its_number_and_parameters(tmp_path):
     study = studies.open_study(tmp_path, "s", "maximize")
-    done = study.ask({"x": FloatDistribution(0, 1)})
-    study.tell(done, 0.5)
+    study.tell(study.ask({"x": FloatDistribution(0, 1)}), 0.5)
     left = study.ask({"x": FloatDistribution(0, 1)})  # the search was killed while this one ran
     again = studies.open_study(tmp_path, "s", "maximize")  # the same command, run again
-    assert studies.recover(again) == 1
-    assert [t.state.name for t in again.trials] == ["COMPLETE", "FAIL", "WAITING"]  # queued again
-    assert len(studies.counted(again)) == 1  # the interrupted trial does not count toward n_trials
-    rerun = again.ask({"x": FloatDistribution(0, 1)})
-    assert rerun.params["x"] == left.params["x"]
+    [rerun] = studies.left_running(again)
+    assert (rerun.number, rerun.params) == (left.number, left.params)  # same run folder, same values
+    assert len(studies.counted(again)) == 1  # it counts toward n_trials once it is told
+    again.tell(rerun, 0.7)
+    assert [t.state.name for t in again.trials] == ["COMPLETE", "COMPLETE"]
 
 
 def test_the_trial_reporter_does_nothing_outside_a_search():

@@ -17,7 +17,6 @@ log = logging.getLogger("dlrun")
 
 STUDY_FILE = "optuna_study.journal"
 RESULTS_FILE = "optimization_results.yaml"
-INTERRUPTED = "interrupted"  # user attr of a trial left running by a stopped search (re-run on resume)
 RUN_DIR = "run_dir"  # user attr: the trial's run folder, relative to the sweep folder
 SWEEPER = "hydra_plugins.dlrun_optuna_sweeper.sweeper.DlrunOptunaSweeper"  # conf/hydra/sweeper/optuna.yaml
 
@@ -78,23 +77,19 @@ def load_trial(sweep_dir: Path, name: str, number: int, pruner=None):
 
 
 def counted(study) -> list:
-    """The trials that count toward n_trials: finished ones, except those a stopped search left
-    running (their parameters are run again)."""
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state.is_finished() and not t.user_attrs.get(INTERRUPTED)]
+    """The trials that count toward n_trials: the finished ones."""
+    return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
 
 
-def recover(study) -> int:
-    """Trials a stopped search left RUNNING (Ctrl-C, a killed process): marked failed, with their
-    parameters queued so that the next trials run them again. Returns how many."""
+def left_running(study) -> list:
+    """Trials a stopped search left RUNNING (Ctrl-C, a killed process), to be run again: same trial
+    number, same parameters, same run folder, from the start. (One search process per study: a
+    trial another live process is running would be run twice.)"""
+    import optuna
     from optuna.trial import TrialState
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for t in stale:
-        study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
-        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        study.enqueue_trial(t.params, skip_if_exists=False)
-    return len(stale)
+    return [optuna.trial.Trial(study, t._trial_id)
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
 
 
 def write_results(study, sweep_dir: Path) -> dict | None:

@@ -9,7 +9,8 @@ and told what became of them:
     anything else (failed, a crashed job) -> FAIL; the search goes on
 
 The study is a journal file in the sweep folder (dlrun.tuning.study): running the same command
-with the same hydra.sweep.dir continues it. Hydra imports every module under hydra_plugins at
+with the same hydra.sweep.dir continues it; a trial that a stopped search left running is run
+again first, from the start, as the same trial in the same run folder. Hydra imports every module under hydra_plugins at
 start-up, so Optuna is imported only when a search runs."""
 
 import json
@@ -64,18 +65,21 @@ class DlrunOptunaSweeper(Sweeper):
         if self.sampler_cfg.get("seed") is not None and study.trials:
             extra["seed"] = int(self.sampler_cfg.seed) + len(study.trials)
         study.sampler = sampler = studies.build(self.sampler_cfg, **extra)
-        rerun = studies.recover(study)
+        rerun = studies.left_running(study)
         done = len(studies.counted(study))
         log.info(f"Study name: {self.study_name}, Storage: {sweep_dir / studies.STUDY_FILE}")
         log.info(f"Sampler: {type(sampler).__name__}, Pruner: {type(pruner).__name__}, "
                  f"Directions: ['{self.direction}']")
         if done or rerun:
             log.info(f"continuing the study: {done} of {n_trials} trials done"
-                     + (f", {rerun} interrupted trial(s) run again" if rerun else ""))
+                     + (f"; run again from the start: interrupted trial(s) {[t.number for t in rerun]}"
+                        if rerun else ""))
 
         returns = []
         while done < n_trials:
-            trials = [study.ask(space.distributions) for _ in range(min(self.n_jobs, n_trials - done))]
+            k = min(self.n_jobs, n_trials - done)
+            trials, rerun = rerun[:k], rerun[k:]
+            trials += [study.ask(space.distributions) for _ in range(k - len(trials))]
             returns += self.launch(trials, space)
             for trial, ret in zip(trials, returns[-len(trials):]):
                 self.tell(study, trial, ret, sweep_dir)
