@@ -131,3 +131,14 @@ def test_lr_find_refuses_bad_input_in_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("dlrun: error: lr-find") and message in err[0]
     assert not out.exists()
+
+
+def test_a_failed_trial_is_recorded_and_the_search_goes_on(tmp_path):
+    sweep_dir = tmp_path / "search"
+    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *TINY,
+                     "trainer.monitor=val_nope",  # passes the checks, fails in the first epoch of each run
+                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("dlrun: error: 2 of 2 runs did not complete (2 failed)")
+    assert [t.state.name for t in trials(sweep_dir)] == ["FAIL", "FAIL"]
+    assert [status(run) for run in run_folders(sweep_dir)] == ["failed", "failed"]
