@@ -96,19 +96,24 @@ def composing(config_dir: str | None):
 
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
 
-    def check(overrides: list[str], config_name: str, device: bool = True, sweeper: bool = False) -> DictConfig:
-        """`sweeper`: also resolve hydra.sweeper (e.g. the search direction from trainer.monitor)."""
+    def check(overrides: list[str], config_name: str, device: bool = True,
+              sweeper: list[str] | None = None) -> DictConfig:
+        """`sweeper` (the sweep's command line): also resolve hydra.sweeper (e.g. the search direction
+        from trainer.monitor) and check a search's space, sampler and pruner (dlrun.tuning.check)."""
         try:
             cfg = compose(config_name, overrides=overrides + extra, return_hydra_config=sweeper)
         except Exception as e:
             if full_errors():
                 raise
             raise DlrunError(_explain(e)) from e
-        if sweeper:
+        if sweeper is not None:
             try:
                 OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
             except Exception as e:
                 raise DlrunError(f"hydra.sweeper: {one_line(root_cause(e))}") from e
+            from dlrun.tuning.check import check_search
+
+            check_search(cfg.hydra.sweeper, cfg.trainer.monitor, sweeper)
             with open_dict(cfg):
                 del cfg["hydra"]
         check_config(cfg, device)
@@ -205,7 +210,7 @@ def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: s
                 raise
             raise DlrunError(_explain(e)) from e
         for i, combo in enumerate(combos):
-            check(combo, config_name, device=launcher in LOCAL_LAUNCHERS, sweeper=i == 0)
+            check(combo, config_name, device=launcher in LOCAL_LAUNCHERS, sweeper=overrides if i == 0 else None)
 
 
 # -- the Hydra task: one run --------------------------------------------------------------------
@@ -268,6 +273,8 @@ SUBCOMMANDS = {
     "eval": "dlrun.commands.eval",
     "predict": "dlrun.commands.predict",
     "export": "dlrun.commands.export",
+    "report": "dlrun.commands.report",
+    "lr-find": "dlrun.commands.lr_find",
 }
 
 
@@ -302,6 +309,9 @@ def main() -> None:
             if full_errors():
                 raise
             fail(str(e))
+        from dlrun.tuning.study import register_sweeper
+
+        register_sweeper()
     sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
         single = runs and not args.multirun

@@ -553,8 +553,9 @@ def sched_keys() -> tuple[str, ...]:
 # What dlrun passes to a group's `_target_` itself (not from the config), and the dlrun keys it drops
 SUPPLIED = {"dataset": (), "model": ("input_shape", "num_outputs"), "optim": (), "sched": ()}
 DROPPED = {"dataset": dataset_keys, "model": model_keys, "sched": sched_keys}
+from dlrun.reporting.callbacks import CALLBACK_GROUPS  # noqa: E402  (the groups of `_target_` nodes)
+
 OWN_KEYS = {"dataset": DatasetOptions, "model": ModelOptions, "sched": Constant}
-CALLBACK_GROUPS = ("callbacks", "logger")
 
 
 def fields_of(schema: type) -> set[str]:
