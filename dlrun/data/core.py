@@ -104,6 +104,18 @@ def float32_gb(raw: RawData, n_samples: int) -> float:
     return n_samples * math.prod(raw.input_shape) * 4 / 2**30
 
 
+def check_split_sizes(n: int, n_train: int, n_test: int, val_fraction: float) -> None:
+    """A split that leaves the training, validation or test set empty can never train: refused."""
+    from dlrun.errors import DlrunError
+
+    if n < 2:
+        raise DlrunError(f"the dataset has {n} training sample(s): too few for a training and a validation set")
+    if n_train < 1:
+        raise DlrunError(f"trainer.val_fraction={val_fraction} leaves no training sample (of {n})")
+    if n_test < 1:
+        raise DlrunError("the dataset's test split is empty")
+
+
 def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
             train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB) -> Data:
     """Seeded train/val split (and a seeded `train_subset` of the training part), per-channel
@@ -119,6 +131,7 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
     val_idx, train_idx = order[:n_val], order[n_val:]
     if train_subset:
         train_idx = train_idx[:train_subset]  # a seeded random subset: `order` is a permutation
+    check_split_sizes(len(y), len(train_idx), len(y_test), val_fraction)
 
     x_train = x[train_idx]
     mean, std = channel_stats(x_train, device)
