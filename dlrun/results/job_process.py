@@ -12,7 +12,6 @@ SIGINT/SIGTERM sent to the worker are passed on to the run, which stops cleanly 
 
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -59,8 +58,10 @@ def run_in_child(cfg: DictConfig, hc: DictConfig) -> float | None:
 
     run_dir = str(hc.runtime.output_dir)
     with tempfile.TemporaryDirectory(prefix="dlrun-job-") as tmp:
-        job, result = Path(tmp) / "job.pkl", Path(tmp) / "result.json"
-        job.write_bytes(pickle.dumps({"cfg": cfg, "hydra": hc, "result": str(result)}))
+        job, result = Path(tmp) / "job.yaml", Path(tmp) / "result.json"
+        # as YAML: the job's config as it was given, Hydra's node resolved (plain values)
+        job.write_text(OmegaConf.to_yaml({"cfg": cfg, "hydra": OmegaConf.to_container(hc, resolve=True),
+                                          "result": str(result)}))
         proc = subprocess.Popen([sys.executable, "-m", "dlrun.results.job_process", str(job)],
                                 env={**os.environ, CHILD: "1"}, preexec_fn=_die_with_parent)
         code = _wait_passing_signals(proc)
@@ -100,14 +101,19 @@ def _child(job_file: str) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import configure_log
 
-    job = pickle.loads(Path(job_file).read_bytes())
-    full = OmegaConf.create({"hydra": job["hydra"]})
-    HydraConfig.instance().set_config(full)
+    job = OmegaConf.load(job_file)
+    from hydra.types import RunMode
+
+    full = OmegaConf.create({"hydra": job.hydra})
+    full.hydra.mode = RunMode[str(job.hydra.mode)]  # an enum, as Hydra has it
+    HydraConfig.instance().cfg = full  # what HydraConfig.get() returns in the worker, as plain values
     configure_log(full.hydra.job_logging, full.hydra.verbose)
+    cfg = job.cfg
+    OmegaConf.set_struct(cfg, True)
 
     from dlrun.cli import run_task
 
-    value = run_task(job["cfg"])
+    value = run_task(cfg)
     Path(job["result"]).write_text(json.dumps(value))
 
 
