@@ -253,34 +253,56 @@ def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
                 trainer = Trainer(cfg, run_dir)
             phase = "fit"
             summary = trainer.fit()
-    except (Interrupted, KeyboardInterrupt) as e:
-        guard.ignore_signals()
-        signum = getattr(e, "signum", signal.SIGINT)
-        name = signal.Signals(signum).name
-        # a resume stopped while setting up was put back as it was; otherwise the folder tells
-        status = guard.settle(run_dir, "interrupted", f"interrupted by {name}") if not (
-            RESUME and phase == "set-up") else None
-        how = ("the run had completed" if status == "completed" else
-               f"continue with: dlrun resume {run_dir}" if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))
-               else "it stopped before its first checkpoint")
-        print(f"dlrun: interrupted by {name}; {how}", file=sys.stderr)
-        sys.exit(128 + signum)
     except Exception as e:
-        if full_errors():
-            raise
-        code = 2 if isinstance(e, DlrunError) else 1
-        if RESUME and phase == "set-up":
-            fail(one_line(e), code=code)  # the folder was put back as it was
-        if not multirun and phase == "set-up" and isinstance(e, DlrunError) and guard.remove_created(run_dir):
-            fail(one_line(e), code=2)  # bad input found while setting up: no run folder is left
-        guard.settle(run_dir, "failed", one_line(e))
-        if not multirun:
-            fail(one_line(e), code=code)
-        print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
-        return None
+        stop = next((c for c in causes(e) if isinstance(c, (Interrupted, KeyboardInterrupt))), None)
+        if stop is None:  # an error
+            return _failed(e, run_dir, multirun, phase)
+        _stopped(stop, run_dir, phase)  # e.g. a signal inside a loader, wrapped by instantiate
+    except KeyboardInterrupt as e:
+        _stopped(e, run_dir, phase)
     if summary["status"] == "diverged" and not multirun:
         fail(f"run diverged: {summary['error']}", code=1)
     return objective(summary)
+
+
+def causes(e: BaseException):
+    while e is not None:
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def _stopped(e: BaseException, run_dir: str, phase: str):
+    """SIGINT/SIGTERM: the folder says interrupted (or completed, if it was), then exit 128+signal."""
+    from dlrun.results import guard
+
+    guard.ignore_signals()
+    signum = getattr(e, "signum", signal.SIGINT)
+    name = signal.Signals(signum).name
+    # a resume stopped while setting up was put back as it was; otherwise the folder tells
+    status = None if RESUME and phase == "set-up" else guard.settle(run_dir, "interrupted", f"interrupted by {name}")
+    how = ("the run had completed" if status == "completed" else
+           f"continue with: dlrun resume {run_dir}" if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))
+           else "it stopped before its first checkpoint")
+    print(f"dlrun: interrupted by {name}; {how}", file=sys.stderr)
+    sys.exit(128 + signum)
+
+
+def _failed(e: Exception, run_dir: str, multirun: bool, phase: str) -> None:
+    """An error: one line (a single run exits with it) and, where a run began, status failed."""
+    from dlrun.results import guard
+
+    if full_errors():
+        raise e
+    code = 2 if isinstance(e, DlrunError) else 1
+    if RESUME and phase == "set-up":
+        fail(one_line(e), code=code)  # the folder was put back as it was
+    if not multirun and phase == "set-up" and isinstance(e, DlrunError) and guard.remove_created(run_dir):
+        fail(one_line(e), code=2)  # bad input found while setting up: no run folder is left
+    guard.settle(run_dir, "failed", one_line(e))
+    if not multirun:
+        fail(one_line(e), code=code)
+    print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
+    return None
 
 
 hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG_NAME, version_base="1.3")(run_task)

@@ -112,7 +112,7 @@ def test_resume_of_a_config_dir_run_needs_that_dir_named_again(tmp_path):
     conf.mkdir(parents=True)
     (conf / "mine.yaml").write_text("_target_: fault_targets.SignalNet\nwhen: never\n")
     run_dir = tmp_path / "run"
-    res = run_dlrun("--config-dir", str(tmp_path / "conf"), *RUN, "model=mine", "trainer.epochs=1",
+    res = run_dlrun("--config-dir", str(tmp_path / "conf"), "dataset=digits", "model=mine", "trainer.epochs=1",
                     f"hydra.run.dir={run_dir}", env=USER)
     assert res.returncode == 0, res.stderr
     line = one_error_line(run_dlrun("resume", str(run_dir), "trainer.epochs=2", env=USER))
@@ -258,8 +258,7 @@ def test_submitit_job_that_segfaults_is_recorded_and_the_sweep_goes_on(tmp_path)
 # -- 5. signals at every phase ------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("when,sig", [("setup", signal.SIGTERM), ("val", signal.SIGINT),
-                                      ("val", signal.SIGTERM), ("test", signal.SIGTERM),
-                                      ("test", signal.SIGINT)])
+                                      ("test", signal.SIGTERM), ("test", signal.SIGINT)])
 def test_signal_at_each_phase_leaves_a_truthful_status(tmp_path, when, sig):
     run_dir, once = tmp_path / "run", tmp_path / "fired"
     net = [SIGNAL_NET, f"+model.sig={int(sig)}", f"+model.when={when}", "+model.epochs=2", f"+model.once={once}"]
