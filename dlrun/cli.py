@@ -157,6 +157,7 @@ def claim_run_folder(config: DictConfig) -> None:
     from dlrun.results import guard, lock
 
     try:
+        HydraConfig.instance().set_config(config)  # as Hydra does next: ${hydra:...} in the folder name
         run_dir = str(config.hydra.run.dir)
     except Exception:  # cannot be resolved yet: run_task locks it once Hydra has made it
         return
