@@ -125,7 +125,7 @@ def test_resume_of_a_config_dir_run_needs_that_dir_named_again(tmp_path):
 # -- 2. a refused or failed resume changes nothing ------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("damage,extra,expected", [
-    ("truncate", [], "last.pt cannot be read"),
+    ("truncate", [], "last.pt cannot be read: truncated or damaged"),
     ("garbage", [], "last.pt cannot be read"),
     (None, ["model.hidden=[32]"], "does not match this run's model"),
     (None, ["optim.lr=-1"], "optim.lr: must be > 0"),

@@ -39,7 +39,11 @@ def check_loadable(checkpoint: Path) -> None:
     """A damaged checkpoint (truncated, not a torch file) is refused before anything runs."""
     import torch
 
-    try:
+    import zipfile
+
+    if not zipfile.is_zipfile(checkpoint):  # a torch file is a zip archive, its index at the end
+        raise DlrunError(f"{checkpoint} cannot be read: truncated or damaged (not a complete torch archive)")
+    try:  # mmap: reads the archive's index, not the tensors
         state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
     except Exception as e:
         first = (str(e).splitlines() or [type(e).__name__])[0]
