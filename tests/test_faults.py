@@ -79,6 +79,19 @@ def test_only_trusted_targets_pass_nested_ones_included():
                                                    "+model.sub={_target_: mypkg.Act}"]), "here")
 
 
+def test_a_folder_s_own_config_is_checked_before_use(tmp_path):
+    from dlrun.config.trust import check_folder_config
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text(
+        "model: {_target_: dlrun.models.MLP, hidden: [8]}\noptim: {_target_: torch.optim.Adam, lr: 0.1}\n")
+    assert check_folder_config(tmp_path).model.hidden == [8]
+    (tmp_path / ".hydra" / "config.yaml").write_text("model: {_target_: subprocess.run, args: [touch, x]}\n")
+    with pytest.raises(DlrunError, match="model._target_=subprocess.run in .*config.yaml"):
+        check_folder_config(tmp_path)
+    assert check_folder_config(tmp_path, overrides=["model._target_=subprocess.run"]).model.args == ["touch", "x"]
+
+
 def test_targets_in_a_config_dir_are_trusted(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "tiny.yaml").write_text("_target_: mypkg.Tiny\nwidth: 3\n")

@@ -101,3 +101,16 @@ def check_targets(cfg: DictConfig, trusted: Iterable[str], source: str) -> None:
             raise DlrunError(f"{key}={value} in {source} is neither a dlrun component nor named on this "
                              "command line: a run folder cannot choose code to run (name your own on the "
                              "command line or with --config-dir)")
+
+
+def check_folder_config(run_dir: str | Path, overrides: list[str] = (), config_dirs: list[str] = ()) -> DictConfig:
+    """For commands that instantiate a run folder's own `.hydra/config.yaml` (eval, predict,
+    export): that config, once every `_target_` in it is trusted (`overrides`, `config_dirs`: what
+    this command line names)."""
+    path = Path(run_dir) / ".hydra" / "config.yaml"
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as e:
+        raise DlrunError(f"{path} cannot be read: {(str(e).splitlines() or [type(e).__name__])[0]}") from e
+    check_targets(cfg, trusted_targets(list(config_dirs), list(overrides)), str(path))
+    return cfg
