@@ -104,13 +104,29 @@ def _recorded_config_dirs(run_dir: Path) -> list[str]:
 
 
 def check_trusted(run_dir: Path, overrides: list[str], given: list[str], config_dirs: list[str]) -> None:
-    """Compose the run as it will be rebuilt and check every `_target_` in it (nothing is called)."""
-    from dlrun.cli import CONFIG_NAME, composing
+    """Compose the run as it will be rebuilt and check every `_target_` in it, before anything may
+    import one (the schema's checks of a user's own target look at its signature: they come after)."""
+    import os
+
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    from dlrun.cli import CONFIG_MODULE, CONFIG_NAME, _explain, check_config, full_errors
     from dlrun.config.trust import check_targets, trusted_targets
 
-    with composing(config_dirs[0] if config_dirs else None) as compose:  # composes and validates
-        cfg = compose([*overrides, *given], CONFIG_NAME, device=False)
+    search = [f"hydra.searchpath=[file://{os.path.abspath(d)}]" for d in config_dirs[:1]]
+    try:
+        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+            try:
+                cfg = compose(CONFIG_NAME, overrides=[*overrides, *given, *search])
+            except Exception as e:
+                if full_errors():
+                    raise
+                raise DlrunError(_explain(e)) from e
+    finally:
+        GlobalHydra.instance().clear()
     check_targets(cfg, trusted_targets(config_dirs, given), f"{run_dir}/.hydra/overrides.yaml")
+    check_config(cfg, device=False)
 
 
 @contextmanager
