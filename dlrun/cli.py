@@ -127,6 +127,10 @@ def check_config(cfg: DictConfig, device: bool = True) -> None:
     from dlrun.config.schema import validate
 
     validate(cfg)
+    if cfg.dataset.get("folds"):  # K against the data's smallest class, before a run folder exists
+        from dlrun.data.splits import check_folds
+
+        check_folds(cfg.dataset)
     if device and cfg.trainer.device not in ("cpu", "auto"):
         from dlrun.training.device import select_device
 
@@ -137,6 +141,8 @@ class ConfigCheck(Callback):
     """Registered in conf/config.yaml: checks a single run's config after Hydra composed it and
     before Hydra creates its folder (a sweep is checked up front by preflight_sweep). Hydra turns
     a callback's exceptions into warnings, so a bad config ends the process here."""
+
+    checked = False  # set once a single run's config passed: run_task need not check it again
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = copy.deepcopy(config)  # the run's own config, as Hydra's run_job derives it
@@ -149,6 +155,7 @@ class ConfigCheck(Callback):
             if full_errors():
                 traceback.print_exc()
             fail(str(e))
+        ConfigCheck.checked = True
 
 
 def claim_run_folder(config: DictConfig) -> None:
@@ -179,6 +186,24 @@ def hydra_raises(enabled: bool):
         yield
     finally:
         del os.environ["HYDRA_FULL_ERROR"]
+
+
+@contextmanager
+def composed_once(enabled: bool):
+    """Hydra composes a run's config twice: first only to read `hydra.mode` (Hydra.get_mode), then
+    to run it. dlrun's config leaves hydra.mode unset (null), so for a single run whose command
+    line does not set it either, the first composition is skipped: about 0.2 s of start-up."""
+    if not enabled:
+        yield
+        return
+    from hydra._internal.hydra import Hydra
+
+    get_mode = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None  # null: what the composition gives
+    try:
+        yield
+    finally:
+        Hydra.get_mode = get_mode
 
 
 LOCAL_LAUNCHERS = ("basic", "joblib", "submitit_local")  # jobs run on this machine
@@ -238,7 +263,8 @@ def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
         from dlrun.training.trainer import Trainer
 
         with guard.signals_raise():
-            validate(cfg)  # again: Optuna's sampled values and configs without ConfigCheck come here unchecked
+            if multirun or not ConfigCheck.checked:  # Optuna's sampled values, configs without ConfigCheck
+                validate(cfg)
             if multirun:
                 share_cores(hc)
             if RESUME:
@@ -312,6 +338,9 @@ hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG
 # `dlrun NAME ...` -> the module whose main(argv) -> exit code runs it (dlrun/commands/)
 SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
+    "eval": "dlrun.commands.eval",
+    "predict": "dlrun.commands.predict",
+    "export": "dlrun.commands.export",
 }
 
 
@@ -332,6 +361,11 @@ def main() -> None:
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
+    if args.help and not args.config_dir:  # dlrun's groups only: no composition needed
+        from dlrun.config.groups import help_text
+
+        print(help_text())
+        return
     runs = not (args.help or args.hydra_help or args.cfg or args.info
                 or args.shell_completion or args.experimental_rerun)  # a run or a sweep, not a query
     if runs and args.multirun:
@@ -343,7 +377,9 @@ def main() -> None:
             fail(str(e))
     sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
-        with hydra_raises(runs and not args.multirun and not full_errors()):
+        single = runs and not args.multirun
+        with hydra_raises(single and not full_errors()), \
+                composed_once(single and not any(o.lstrip("+").startswith("hydra.mode") for o in args.overrides)):
             hydra_main()
     except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -364,7 +400,7 @@ def main() -> None:
 def _other_rank_overrides() -> list[str]:
     """Under torchrun, ranks other than 0 write nothing: Hydra gets a scratch folder (removed at
     exit) and no log; the Trainer takes rank 0's run folder."""
-    from dlrun.training.distributed import torchrun_rank
+    from dlrun.training import torchrun_rank
 
     if not torchrun_rank():
         return []

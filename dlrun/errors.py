@@ -18,3 +18,11 @@ class RunStopped(Exception):
     def __init__(self, status: str, message: str):
         super().__init__(message)
         self.status = status
+
+
+def print_warning(message: str) -> None:
+    """A problem dlrun worked around (e.g. a skipped file): one line on stderr, also logged."""
+    import logging
+
+    logging.getLogger("dlrun").warning(message)
+    print(f"dlrun: warning: {message}", file=sys.stderr)

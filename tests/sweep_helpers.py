@@ -19,7 +19,8 @@ def status(run_dir: Path) -> str:
 
 
 def make_run(path: Path, *, model: str = "mlp", lr: float = 0.01, summary: dict | None = None,
-             metrics: list[dict] | None = None, overrides: list[str] = (), epochs: int = 3) -> Path:
+             metrics: list[dict] | None = None, overrides: list[str] = (), epochs: int = 3,
+             seed: int = 0) -> Path:
     """A run folder as dlrun writes it (the files compare reads), without training anything."""
     hydra_dir = path / ".hydra"
     hydra_dir.mkdir(parents=True)
@@ -29,7 +30,7 @@ def make_run(path: Path, *, model: str = "mlp", lr: float = 0.01, summary: dict 
         model_cfg["channels"] = [8, 16]
     config = {"dataset": {"_target_": "dlrun.data.sklearn_sets.load_digits", "root": "${oc.env:NOPE_NOT_SET}"},
               "model": model_cfg, "optim": {"_target_": "torch.optim.Adam", "lr": lr},
-              "trainer": {"epochs": epochs, "seed": 0}, "regularization": {}}
+              "trainer": {"epochs": epochs, "seed": seed}, "regularization": {}}
     (hydra_dir / "config.yaml").write_text(yaml.safe_dump(config))
     choices = {"dataset": "digits", "model": model, "optim": "adam", "hydra/launcher": "basic"}
     (hydra_dir / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"runtime": {"choices": choices}}}))

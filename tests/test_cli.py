@@ -9,6 +9,7 @@ import pytest
 from conftest import run_dlrun
 
 
+@pytest.mark.slow
 def test_dlrun_run_writes_a_named_run_folder(tmp_path):
     res = run_dlrun("trainer.epochs=1", "model=cnn", "optim=sgd", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -22,6 +23,7 @@ def test_dlrun_run_writes_a_named_run_folder(tmp_path):
     assert "epoch 1/1" in res.stdout and "test" in res.stdout and str(run.name) in res.stdout
 
 
+@pytest.mark.slow
 def test_runs_started_together_never_share_a_folder(tmp_path):
     import subprocess
     import sys
@@ -33,6 +35,7 @@ def test_runs_started_together_never_share_a_folder(tmp_path):
     assert all(json.loads((r / "summary.json").read_text())["status"] == "completed" for r in runs)
 
 
+@pytest.mark.slow
 def test_hydra_run_dir_is_honoured(tmp_path):
     res = run_dlrun("trainer.epochs=1", "dataset=digits", f"hydra.run.dir={tmp_path / 'mine'}")
     assert res.returncode == 0, res.stderr
@@ -47,7 +50,7 @@ def test_hydra_run_dir_is_honoured(tmp_path):
     ("model.dropout=1", "model.dropout: must be in [0, 1)"),
     ("trainer.batch_size=0", "trainer.batch_size"),
     ("trainer.epochs=0", "trainer.epochs: must be > 0"),
-    ("trainer.val_fraction=0", "trainer.val_fraction"),
+    ("trainer.val_fraction=1", "trainer.val_fraction: must be in [0, 1)"),
     ("trainer.device=cuda", "CUDA is not available"),
     ("regularization=[l1,l3]", "unknown regularization 'l3'"),
     ("regularization.l1.weight=1", "regularization=[l1]"),
@@ -66,6 +69,7 @@ def test_full_traceback_with_hydra_full_error(tmp_path):
     assert res.returncode != 0 and "Traceback" in res.stderr
 
 
+@pytest.mark.slow
 def test_user_config_dir_adds_choices(tmp_path):
     conf = tmp_path / "myconf" / "model"
     conf.mkdir(parents=True)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import instantiate
 
 from dlrun.config.instantiate import instantiate_without
 from dlrun.data import prepare
 from dlrun.training.optim import Schedule, build_optimizer
 from dlrun.config.schema import validate
-from dlrun.training.trainer import DATASET_KEYS
+from dlrun.config.schema import dataset_keys
+from dlrun.training.init import build_model
 
 CONF = Path(__file__).parents[1] / "conf"
 
@@ -35,8 +35,8 @@ def test_groups_have_their_choices():
 def test_dataset_and_model_build(make_cfg, dataset, model):
     cfg = make_cfg(f"dataset={dataset}", f"model={model}")
     validate(cfg)
-    data = prepare(instantiate_without(cfg.dataset, DATASET_KEYS), 0.1, 0, torch.device("cpu"))
-    net = instantiate(cfg.model, input_shape=data.input_shape, num_outputs=data.num_outputs, _convert_="all")
+    data = prepare(instantiate_without(cfg.dataset, dataset_keys()), 0.1, 0, torch.device("cpu"))
+    net = build_model(cfg.model, data.input_shape, data.num_outputs)
     out = net(data.train.x[:5])
     assert out.shape == (5, 10)
     assert data.train.x.dtype == torch.float32 and data.train.y.dtype == torch.long
@@ -83,15 +83,15 @@ def test_regularization_knobs_override_and_feed_the_model(make_cfg):
     assert cfg.regularization.l1.weight == 0.001
     assert cfg.regularization.early_stopping.patience == 2
     assert cfg.model.dropout == 0.3 and cfg.model.batch_norm is True
-    net = instantiate(cfg.model, input_shape=(1, 40), num_outputs=10, _convert_="all")
+    net = build_model(cfg.model, (1, 40), 10)
     kinds = {type(m).__name__ for m in net.modules()}
     assert {"Dropout", "BatchNorm1d"} <= kinds
 
 
 def test_cnn_picks_conv1d_for_signals_and_conv2d_for_images(make_cfg):
     cfg = make_cfg("model=cnn")
-    sig = instantiate(cfg.model, input_shape=(1, 40), num_outputs=10, _convert_="all")
-    img = instantiate(cfg.model, input_shape=(3, 32, 32), num_outputs=10, _convert_="all")
+    sig = build_model(cfg.model, (1, 40), 10)
+    img = build_model(cfg.model, (3, 32, 32), 10)
     assert any(isinstance(m, torch.nn.Conv1d) for m in sig.modules())
     assert any(isinstance(m, torch.nn.Conv2d) for m in img.modules())
     assert img(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
@@ -102,7 +102,7 @@ def test_cnn_picks_conv1d_for_signals_and_conv2d_for_images(make_cfg):
 def test_rnn_cells_read_signals_and_image_rows(make_cfg, cell, bidirectional):
     cfg = make_cfg("model=rnn", f"model.cell={cell}", f"model.bidirectional={bidirectional}",
                    "model.num_layers=2", "model.hidden_size=8")
-    net = instantiate(cfg.model, input_shape=(1, 8, 8), num_outputs=10, _convert_="all")
+    net = build_model(cfg.model, (1, 8, 8), 10)
     assert type(net.rnn).__name__ == cell.upper()
     assert net.rnn.input_size == 8  # one image row per step
     assert net(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
@@ -112,7 +112,7 @@ def test_mnist1d_paper_presets_have_the_paper_architectures(make_cfg):
     def params(preset):
         cfg = make_cfg(f"experiment={preset}")
         validate(cfg)
-        net = instantiate(cfg.model, input_shape=(1, 40), num_outputs=10, _convert_="all")
+        net = build_model(cfg.model, (1, 40), 10)
         return cfg, net, sum(p.numel() for p in net.parameters())
 
     cfg, mlp, n = params("mnist1d_mlp")

@@ -100,6 +100,7 @@ def test_cifar10_images_become_nchw(tmp_path, monkeypatch):
     assert raw.y_test.tolist() == [0, 1, 2] and raw.input_shape == (3, 32, 32)
 
 
+@pytest.mark.slow
 def test_cli_missing_files_exit_2_with_one_line(tmp_path):
     r = run_dlrun("dataset=mnist", "dataset.download=false", f"hydra.run.dir={tmp_path / 'run'}",
                   env={"DLRUN_DATA": str(tmp_path / "data"), "HYDRA_FULL_ERROR": "0"}, timeout=120)
@@ -110,6 +111,6 @@ def test_cli_missing_files_exit_2_with_one_line(tmp_path):
 
 
 def test_torchvision_is_not_imported_by_dlrun_itself():
-    code = ("import sys, dlrun.cli, dlrun.train, dlrun.schema, dlrun.data.vision; "
+    code = ("import sys, dlrun.cli, dlrun.training.trainer, dlrun.config.schema, dlrun.data.vision; "
             "sys.exit('torchvision' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

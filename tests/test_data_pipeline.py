@@ -17,6 +17,7 @@ from dlrun.errors import DlrunError
 from dlrun.models import CNN, MLP, RNN
 from dlrun.models.rnn import as_sequence
 from dlrun.config.schema import validate
+from dlrun.training.init import build_model
 from dlrun.training.trainer import Interrupted, Trainer, train
 
 CPU = torch.device("cpu")
@@ -219,11 +220,9 @@ def test_models_adapt_to_channels_and_size(shape):
     ("seed_cnn", (3, 32, 32), 2_432 + 51_264 + 8 * 8 * 64 * 1024 + 1024 + 10_250),
 ])
 def test_presets_build_on_image_shapes(preset, shape, params, make_cfg):
-    from hydra.utils import instantiate
-
     cfg = make_cfg(f"experiment={preset}")
     validate(cfg)
     assert cfg.trainer.batch_size == 100 and cfg.optim.lr == 1e-3
-    model = instantiate(cfg.model, input_shape=shape, num_outputs=10, _convert_="all")
+    model = build_model(cfg.model, shape, 10)
     assert sum(p.numel() for p in model.parameters()) == params
     assert model(torch.zeros(2, *shape)).shape == (2, 10)

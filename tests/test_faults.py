@@ -440,8 +440,10 @@ def test_splits_that_leave_a_set_empty_are_refused():
         prepare(RawData(x, y, x, y, 2), 0.95, 0, cpu)
     with pytest.raises(DlrunError, match="test split is empty"):
         prepare(RawData(x, y, x[:0], y[:0], 2), 0.1, 0, cpu)
-    with pytest.raises(DlrunError, match="1 training sample"):
+    with pytest.raises(DlrunError, match=r"trainer.val_fraction=0.5 leaves no training sample \(of 1\)"):
         prepare(RawData(x[:1], y[:1], x, y, 2), 0.5, 0, cpu)
+    with pytest.raises(DlrunError, match="no training sample"):
+        prepare(RawData(x[:0], y[:0], x, y, 2), 0.0, 0, cpu)
     assert len(prepare(RawData(x, y, x, y, 2), 0.01, 0, cpu).val) == 1  # asked for: at least one
 
 

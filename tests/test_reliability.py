@@ -16,6 +16,8 @@ from conftest import run_dlrun
 from dlrun.results.run_folder import RunFolder, atomic_write
 from dlrun.training.trainer import train
 
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
+
 RUN = ["dataset=digits", "model.hidden=[64]", "trainer.batch_size=32", "regularization=[dropout]",
        "trainer.progress=false"]
 

@@ -12,6 +12,8 @@ import torch
 from dlrun.data import Split, iterate_batches
 from dlrun.training.trainer import train
 
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
+
 DDP_RUN = ["trainer.strategy=ddp", "dataset=digits", "regularization=[dropout]", "trainer.progress=false"]
 
 

@@ -9,6 +9,8 @@ from sweep_helpers import DIVERGES, TINY, run_folders, status
 
 from dlrun.config.sweep_check import compositions_to_check
 
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
+
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
@@ -36,15 +38,17 @@ def test_diverged_runs_are_recorded_and_the_sweep_goes_on(sweep):
             assert "loss became" in (run / "summary.json").read_text()
 
 
-def test_summary_csv_has_a_row_per_run(sweep):
+def test_summary_csv_has_a_row_per_group_of_seeds(sweep):
+    """trainer.seed is a repeat key: the sweep's summary.csv has a row per optim.lr (dlrun.results.groups)."""
     sweep_dir, _ = sweep
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
-    assert len(rows) == 4
-    assert {"path", "status", "optim.lr", "trainer.seed", "val_acc", "test_acc", "epochs", "wall_s"} <= set(rows[0])
-    assert sorted(r["status"] for r in rows) == ["completed", "completed", "diverged", "diverged"]
-    assert rows[0]["status"] == "completed" and rows[0]["best"] == "true"  # best first
-    assert float(rows[0]["val_acc"]) >= float(rows[1]["val_acc"])
-    assert {r["trainer.seed"] for r in rows} == {"0", "1"}
+    assert len(rows) == 2
+    assert {"optim.lr", "n", "completed", "status", "val_acc_mean", "val_acc_std", "test_acc_mean",
+            "epochs_mean", "wall_s_mean"} <= set(rows[0])
+    assert "trainer.seed" not in rows[0]
+    assert (rows[0]["optim.lr"], rows[0]["n"], rows[0]["completed"], rows[0]["best"]) == ("0.05", "2", "2", "true")
+    assert (rows[1]["n"], rows[1]["completed"], rows[1]["status"]) == ("2", "0", "2 diverged")
+    assert rows[1]["val_acc_mean"] == ""  # no completed run to average
 
 
 def test_the_sweep_ends_with_a_table_and_a_non_zero_exit(sweep):
@@ -52,8 +56,9 @@ def test_the_sweep_ends_with_a_table_and_a_non_zero_exit(sweep):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
         "dlrun: error: 2 of 4 runs did not complete (2 diverged); see the table above")
-    table = done.stdout[done.stdout.index("4 runs, best first"):]
-    assert table.count("diverged") == 2 and table.count("completed") == 2 and "★" in table
+    table = done.stdout[done.stdout.index("4 runs in 2 groups"):]
+    assert "2 diverged" in table and "2 completed" in table and "★" in table
+    assert "nothing to compare it with" in table  # the diverged group has no completed run
 
 
 def test_a_bad_job_stops_the_sweep_before_any_run(tmp_path):
@@ -101,4 +106,4 @@ def test_summary_csv_is_rebuilt_as_each_job_ends(sweep, tmp_path):
     config.hydra.runtime.output_dir = str(run)
     SweepReport().on_job_end(config, job_return=None)
     rows = list(csv.DictReader((copy / SUMMARY_CSV).open()))
-    assert len(rows) == 4 and rows[0]["path"].startswith("0_")
+    assert len(rows) == 2 and rows[0]["optim.lr"] == "0.05" and rows[0]["n"] == "2"  # grouped over seeds

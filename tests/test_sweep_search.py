@@ -1,3 +1,4 @@
+import pytest
 """Search with hparams_search=optuna: trials are normal run folders, the task returns the monitored
 metric to the sweeper, the best parameters and value land in the sweep folder."""
 
@@ -11,6 +12,8 @@ from sweep_helpers import DIVERGES, TINY, run_folders
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
 from dlrun.metrics import objective
+
+pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
 
 
 def test_a_three_trial_search(tmp_path):

@@ -40,6 +40,7 @@ def check_run_folder(run_dir, epochs):
     ("cnn", ["model.channels=[8,16]", "model.hidden=[32]"]),
     ("rnn", ["model.cell=gru", "model.hidden_size=32", "optim.lr=0.01"]),
 ])
+@pytest.mark.slow
 def test_each_model_family_learns_and_fills_the_run_folder(make_cfg, tmp_path, model, extra):
     cfg = make_cfg(f"model={model}", "trainer.epochs=4", "trainer.batch_size=64", *extra)
     train(cfg, str(tmp_path))
@@ -58,6 +59,7 @@ def test_best_checkpoint_reproduces_the_reported_test_accuracy(make_cfg, tmp_pat
     assert trainer.evaluate(trainer.data.test)["acc"] == pytest.approx(summary["test"]["acc"])
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(make_cfg, tmp_path):
     cfg = make_cfg("trainer.epochs=2", "regularization=[dropout]", "trainer.seed=3")
     train(cfg, str(tmp_path / "a"))
@@ -73,6 +75,7 @@ def test_full_batch_gradient_descent_takes_one_step_per_epoch(make_cfg, tmp_path
     assert trainer.steps_per_epoch == 1 and trainer.step == 3
 
 
+@pytest.mark.slow
 def test_pure_sgd_batch_size_one(make_cfg, tmp_path):
     cfg = make_cfg("dataset=digits", "trainer.batch_size=1", "trainer.epochs=1", "optim=sgd",
                    "optim.lr=0.001")
@@ -137,6 +140,7 @@ def test_divergence_is_recorded(make_cfg, tmp_path):
     assert "step" in summary["error"] and "lr" in summary["error"]
 
 
+@pytest.mark.slow
 def test_bf16_autocast_on_cpu(make_cfg, tmp_path):
     cfg = make_cfg("trainer.epochs=1", "trainer.precision=bf16")
     summary = train(cfg, str(tmp_path))

@@ -39,12 +39,13 @@ def test_cfg_job_prints_the_composed_config():
     cfg = yaml.safe_load(p.stdout)
     assert cfg["model"]["_target_"] == "dlrun.models.CNN"
     assert cfg["optim"]["lr"] == 0.02
-    assert cfg["logger"] == {"csv": {}, "tensorboard": {}}
+    assert list(cfg["logger"]) == ["csv", "tensorboard"]
+    assert cfg["logger"]["tensorboard"]["_target_"] == "dlrun.reporting.tensorboard.TensorBoardLogger"
 
 
 def test_default_logger_is_csv_only():
     p = run_dlrun("--cfg", "job")
-    assert yaml.safe_load(p.stdout)["logger"] == {"csv": {}}
+    assert list(yaml.safe_load(p.stdout)["logger"]) == ["csv"]
 
 
 def test_shell_completion():
@@ -60,7 +61,7 @@ def test_shell_completion():
 
 @pytest.mark.parametrize("overrides, message", [
     (["logger=[wandb]"], "unknown logger 'wandb' (choose from: csv, tensorboard)"),
-    (["logger=tensorboard"], None),  # a single choice is a list of one; csv is written anyway
+    (["logger=tensorboard"], None),  # a single choice is a list of one; every logger brings csv
     (["+logger.tensorboard.every=5"], "unknown key logger.tensorboard.every"),
 ])
 def test_logger_overrides(overrides, message):

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from dlrun.training.classification import classification_report, confusion_matrix
+from dlrun.metrics import classification_report
+from dlrun.training.metric_sums import confusion_matrix
 
 # rows: true class, columns: predicted class
 HAND = [[5, 1, 0],

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_dlrun
 from matplotlib.image import imread
 
-from dlrun.training.classification import classification_report
+from dlrun.metrics import classification_report
 
 TINY = ["dataset=digits", "model.hidden=[32]", "trainer.epochs=2", "trainer.progress=false"]
 
@@ -23,6 +23,7 @@ def run(tmp_path_factory):
     return run_dir, p.stdout
 
 
+@pytest.mark.slow
 def test_tensorboard_scalars_read_back(run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -94,6 +95,7 @@ def test_model_table_in_terminal_and_log(run):
     assert log.index("model: MLP") < log.index("epoch 1/2")  # at the start of the run
 
 
+@pytest.mark.slow
 def test_plain_run_writes_curves_without_importing_tensorboard(tmp_path):
     run_dir = tmp_path / "run"
     code = ("import sys; from dlrun.cli import main; sys.argv = ['dlrun', *sys.argv[1:]]; main(); "

@@ -1,16 +1,23 @@
 """`dlrun compare PATH...`: one row per run found under the paths (single runs and sweeps, mixed,
 nested), with the config values that differ between them, best val and test metric, epochs and
-wall time; as a rich table, csv, markdown or json, and optionally a plot of the val curves."""
+wall time; as a rich table, csv, markdown or json, and optionally a plot of the val curves.
+
+Repeats of one configuration (runs that differ only in trainer.seed or dataset.fold) are grouped
+into one row with mean ± std, and the best group is tested against the runner-up (--group, the
+default when there are repeats; --no-group shows every run). --where filters the runs, --parallel
+draws their settings against the monitored metric."""
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
+from dlrun.results.filters import keep, parse_where
+from dlrun.results.groups import (REPEAT_KEYS, build_group_table, grouped_display, has_repeats, label,
+                                  lead_report, setting_keys, varying)
 from dlrun.results.table import FORMATS, build_table, print_rich
-from dlrun.results.runs import Run, find_runs
+from dlrun.results.run_folder import Run, find_runs
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,12 +32,23 @@ def parser() -> Parser:
     p.add_argument("--sort", metavar="KEY", help="order by this column (default: the monitored val metric, best first)")
     p.add_argument("--reverse", action="store_true", help="reverse the order")
     p.add_argument("--format", choices=["table", *FORMATS], default="table")
-    p.add_argument("--plot", metavar="FILE.png", help="also draw the runs' val curves into this image")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the runs' val curves into this image "
+                   "(grouped: each group's mean curve with a ±std band)")
+    p.add_argument("--group", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"one row per configuration, mean ± std over its repeats ({', '.join(REPEAT_KEYS)}); "
+                        "default: on when some runs are repeats")
+    p.add_argument("--where", metavar="KEY OP VALUE", action="append", default=[], type=parse_where,
+                   help="keep runs where e.g. 'optim.lr<0.01', 'status=completed', 'model=cnn' (repeatable)")
+    p.add_argument("--parallel", metavar="FILE.png",
+                   help="also draw a parallel-coordinates plot of the runs' differing settings and the metric")
     return p
 
 
 def same_everywhere(runs: list[Run], key: str) -> bool:
-    return len({json.dumps(run.value(key), sort_keys=True, default=str) for run in runs}) == 1
+    """Equal values of one type in every run (1 and 1.0, or 1 and true, differ); stops at the first
+    difference."""
+    first = runs[0].value(key)
+    return all(type(v) is type(first) and v == first for v in (run.value(key) for run in runs[1:]))
 
 
 def config_columns(runs: list[Run], show_all: bool = False) -> list[str]:
@@ -50,6 +68,28 @@ def config_columns(runs: list[Run], show_all: bool = False) -> list[str]:
     return changed + [k for k in keys if not implied(k) and not same_everywhere(runs, k)]
 
 
+def differing_keys(runs: list[Run]) -> list[str]:
+    """Every choice and config key whose value is not the same in all runs (implied ones included)."""
+    return [k for k in config_columns(runs, show_all=True) if not same_everywhere(runs, k)]
+
+
+def lookup(run: Run, key: str) -> tuple[bool, object]:
+    """(known, value) of `key` for --where: status, a choice or config key, or a per-run column."""
+    if key == "status":
+        return True, run.status
+    if key in run.choices or key in run.config:
+        return True, run.value(key)
+    for split in ("val", "test"):
+        found = run.metric(split)
+        if found and found[0] == key:
+            return True, found[1]
+    if key.startswith("test_") and run.test_value(key[len("test_"):]) is not None:
+        return True, run.test_value(key[len("test_"):])
+    if key in ("epochs", "wall_s"):
+        return True, run.summary.get("epochs_completed" if key == "epochs" else "wall_s")
+    return False, None
+
+
 def display_path(path: Path) -> str:
     """Relative to the current folder when under it, else as found."""
     try:
@@ -58,53 +98,57 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def plot_curves(runs: list[Run], labels: list[str], file: str) -> None:
-    """Each run's monitored val metric per epoch (one panel per metric), written with Agg."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    panels: dict[str, list] = {}
-    for run, label in zip(runs, labels):
-        rows = run.metrics_rows()
-        metric = run.monitor or next((k for row in rows for k in row if k.startswith("val_")), None)
-        points = [(row["epoch"], row[metric]) for row in rows if "epoch" in row and metric in row]
-        if points:
-            panels.setdefault(metric, []).append((label, points))
-    if not panels:
-        raise DlrunError("--plot: none of these runs has val metrics in metrics.csv yet")
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
-    for ax, (metric, lines) in zip(axes[0], panels.items()):
-        for label, points in lines:
-            epochs, values = zip(*points)
-            ax.plot(epochs, values, marker="." if len(points) < 40 else None, label=label)
-        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        if len(lines) <= 20:
-            ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(file, dpi=120)
-    plt.close(fig)
-
-
 def main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         runs = find_runs(args.paths)
-        table = build_table(runs, config_columns(runs, args.all), lambda run: display_path(run.path))
-        table.sort(args.sort, args.reverse)
+        if args.where:
+            runs = keep(runs, args.where, lookup)
+        columns = config_columns(runs, args.all)
+        differing = differing_keys(runs)
+        grouped = has_repeats(runs, differing) if args.group is None else args.group
+        if grouped:
+            keys = setting_keys(columns)
+            table = build_group_table(runs, keys, setting_keys(differing), lambda run: display_path(run.path))
+            sort = args.sort
+            if sort and sort not in table.columns and f"{sort}_mean" in table.columns:
+                sort = f"{sort}_mean"
+            table.sort(sort, args.reverse)
+            title = (f"{len(runs)} run{'s' * (len(runs) != 1)} in {len(table.rows)} group"
+                     f"{'s' * (len(table.rows) != 1)}: mean ± std over completed runs "
+                     f"(repeat keys: {', '.join(REPEAT_KEYS)})")
+        else:
+            table = build_table(runs, columns, lambda run: display_path(run.path))
+            table.sort(args.sort, args.reverse)
+            title = f"{len(runs)} run{'s' * (len(runs) != 1)}"
         if args.format == "table":
-            print_rich(table, title=f"{len(runs)} run{'s' * (len(runs) != 1)}")
+            print_rich(grouped_display(table) if grouped else table, title=title)
+            if grouped:
+                print(lead_report(table))
         else:
             sys.stdout.write(FORMATS[args.format](table))
+            if grouped:
+                print(lead_report(table), file=sys.stderr)
+        by_path = {display_path(run.path): run for run in runs}
         if args.plot:
-            by_path = {display_path(run.path): run for run in runs}
-            order = [row["path"] for row in table.rows]
-            plot_curves([by_path[p] for p in order], order, args.plot)
+            from dlrun.reporting.compare_plots import plot_curves
+
+            if grouped:
+                series = [(label(row, varying(table)), [by_path[p] for p in row["runs"]]) for row in table.rows]
+            else:
+                series = [(row["path"], [by_path[row["path"]]]) for row in table.rows]
+            plot_curves(series, args.plot)
             print(f"dlrun: wrote {args.plot}", file=sys.stderr)
+        if args.parallel:
+            from dlrun.reporting.compare_plots import plot_parallel
+
+            per_run = build_table(runs, [], lambda run: display_path(run.path))
+            metric = per_run.primary
+            values = {row["path"]: row[metric] for row in per_run.rows} if metric else {}
+            keys = setting_keys([k for k in config_columns(runs) if k in differing])
+            plot_parallel(runs, keys, lambda run: values.get(display_path(run.path)), metric or "metric",
+                          args.parallel)
+            print(f"dlrun: wrote {args.parallel}", file=sys.stderr)
     except DlrunError as e:
         print_error(str(e))
         return 2

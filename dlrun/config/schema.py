@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from dlrun.errors import DlrunError
 
@@ -47,24 +47,33 @@ def _one_of(obj, name, choices):
 @dataclass
 class Augment:
     """regularization.augment, and an image dataset's recipe for it (dataset.augment)."""
-    shift: int = 0       # random shifts of up to this many pixels (pad, then crop)
-    hflip: bool = False  # random horizontal flips
+    shift: int = MISSING       # random shifts of up to this many pixels (pad, then crop)
+    hflip: bool = MISSING  # random horizontal flips
 
     def __post_init__(self):
         _non_negative(self, "shift")
 
 
 @dataclass
-class _Dataset:
-    """dlrun's own keys of every dataset (train.DATASET_KEYS); the loader gets the rest."""
-    _target_: str = ""
-    train_subset: Optional[int] = None
-    class_weights: Any = None
-    max_memory_gb: float = 4.0
+class DatasetOptions:
+    """dlrun's own keys of every dataset (their defaults: `dataset:` in conf/config.yaml); the
+    loader named by `_target_` gets the rest."""
+    _target_: str = MISSING
+    train_subset: Optional[int] = MISSING
+    class_weights: Any = MISSING
+    max_memory_gb: float = MISSING
+    augment: Optional[Augment] = MISSING  # the dataset's recipe for regularization=[augment]
+    folds: Optional[int] = MISSING  # K-fold cross-validation: fold `fold` of `folds` validates (data/splits.py)
+    fold: int = MISSING
 
     def __post_init__(self):
         if self.train_subset is not None and self.train_subset < 1:
             raise Invalid("train_subset", f"must be >= 1 or null (got {self.train_subset})")
+        if self.folds is not None and self.folds < 2:
+            raise Invalid("folds", f"must be >= 2 or null (got {self.folds})")
+        if not 0 <= self.fold < (self.folds or 1):
+            raise Invalid("fold", f"must be in 0..{self.folds - 1} for folds={self.folds} (got {self.fold})"
+                          if self.folds else f"needs dataset.folds (got fold={self.fold} without folds)")
         _positive(self, "max_memory_gb")
         w = self.class_weights
         if not (w is None or w == "balanced" or isinstance(w, list)):
@@ -72,15 +81,15 @@ class _Dataset:
 
 
 @dataclass
-class MNIST1D(_Dataset):
+class MNIST1D(DatasetOptions):
     root: str = MISSING
-    seed: int = 42
+    seed: int = MISSING
 
 
 @dataclass
-class SklearnSplit(_Dataset):
-    test_fraction: float = 0.2
-    seed: int = 0
+class SklearnSplit(DatasetOptions):
+    test_fraction: float = MISSING
+    seed: int = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -88,20 +97,71 @@ class SklearnSplit(_Dataset):
 
 
 @dataclass
-class Digits(SklearnSplit):
-    augment: Augment = field(default_factory=Augment)
-
-
-@dataclass
-class TorchvisionImages(_Dataset):
+class TorchvisionImages(DatasetOptions):
     root: str = MISSING
-    download: bool = True
-    augment: Augment = field(default_factory=Augment)
+    download: bool = MISSING
 
 
 @dataclass
 class IdxImages(TorchvisionImages):
-    search: list[str] = field(default_factory=list)
+    search: list[str] = MISSING
+
+
+@dataclass
+class _OwnData(DatasetOptions):
+    """A dataset from the user's files: the loader's own check runs here, so a bad file is one
+    line before any run folder exists (dlrun.data.tabular / image_folder / arrays)."""
+    path: str = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        try:
+            self.check_files()
+        except DlrunError as e:
+            raise Invalid("path", str(e)) from e
+
+
+@dataclass
+class CSVTable(_OwnData):
+    target: str = MISSING
+    task: str = MISSING
+    categorical: list[str] = MISSING
+    test_path: Optional[str] = MISSING
+    test_fraction: float = MISSING
+    seed: int = MISSING
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.tabular import check_csv
+
+        check_csv(self.path, self.target, self.task, self.categorical, self.test_path)
+
+
+@dataclass
+class ImageFolder(_OwnData):
+    root: str = MISSING
+    size: Any = MISSING
+    mode: str = MISSING
+    test_fraction: float = MISSING
+    seed: int = MISSING
+
+    def check_files(self):
+        _fraction(self, "test_fraction", low_open=True)
+        from dlrun.data.image_folder import check_image_folder
+
+        check_image_folder(self.path, self.size, self.mode)
+
+
+@dataclass
+class NPZArrays(_OwnData):
+    task: str = MISSING
+
+    def check_files(self):
+        _one_of(self, "task", ("auto", "classification", "regression"))
+        from dlrun.data.arrays import check_npz
+
+        check_npz(self.path, self.task)
 
 
 # -- model -----------------------------------------------------------------------------------------
@@ -109,20 +169,44 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu")
 
 
 @dataclass
-class _Model:
-    _target_: str
-    dropout: float = 0.0
+class ModelOptions:
+    """dlrun's own keys of every model (their defaults: `model:` in conf/config.yaml); the model
+    class named by `_target_` gets the rest (and input_shape, num_outputs from the data)."""
+    _target_: str = MISSING
+    init_from: Optional[str] = MISSING  # fine-tuning (dlrun.training.init): a run folder or a .pt
+    freeze: list[str] = MISSING         # parameter-name prefixes not trained
 
     def __post_init__(self):
+        from dlrun.training.init import check_init
+
+        try:
+            check_init(self.init_from, self.freeze)
+        except DlrunError as e:
+            raise Invalid("init_from" if self.init_from else "freeze", str(e)) from e
+
+
+@dataclass
+class _Model(ModelOptions):
+    dropout: float = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
         _fraction(self, "dropout")
+        if self.init_from is not None or self.freeze:
+            from dlrun.training.init import check_init
+
+            try:
+                check_init(self.init_from, self.freeze)
+            except DlrunError as e:
+                raise Invalid("init_from", str(e)) from e
 
 
 @dataclass
 class MLP(_Model):
-    hidden: list[int] = field(default_factory=list)
-    activation: str = "relu"
-    residual: bool = False
-    batch_norm: bool = False
+    hidden: list[int] = MISSING
+    activation: str = MISSING
+    residual: bool = MISSING
+    batch_norm: bool = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -133,14 +217,14 @@ class MLP(_Model):
 
 @dataclass
 class CNN(_Model):
-    channels: list[int] = field(default_factory=list)
-    kernel_size: Any = 3
-    stride: Any = 1
-    padding: Any = "same"
-    pool: str = "max"
-    hidden: list[int] = field(default_factory=list)
-    activation: str = "relu"
-    batch_norm: bool = False
+    channels: list[int] = MISSING
+    kernel_size: Any = MISSING
+    stride: Any = MISSING
+    padding: Any = MISSING
+    pool: str = MISSING
+    hidden: list[int] = MISSING
+    activation: str = MISSING
+    batch_norm: bool = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -152,11 +236,11 @@ class CNN(_Model):
 
 @dataclass
 class RNN(_Model):
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    readout: str = "last"
+    cell: str = MISSING
+    hidden_size: int = MISSING
+    num_layers: int = MISSING
+    bidirectional: bool = MISSING
+    readout: str = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -169,9 +253,9 @@ class RNN(_Model):
 @dataclass
 class _Optim:
     _target_: str
-    _partial_: bool = True
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    _partial_: bool = MISSING
+    lr: float = MISSING
+    weight_decay: float = MISSING
 
     def __post_init__(self):
         _positive(self, "lr")
@@ -181,14 +265,14 @@ class _Optim:
 @dataclass
 class _Fusable(_Optim):
     """An optimizer torch.optim has a fused implementation of."""
-    fused: bool = False
+    fused: bool = MISSING
 
 
 @dataclass
 class SGD(_Fusable):
-    momentum: float = 0.0
-    nesterov: bool = False
-    dampening: float = 0.0
+    momentum: float = MISSING
+    nesterov: bool = MISSING
+    dampening: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -199,9 +283,9 @@ class SGD(_Fusable):
 
 @dataclass
 class Adam(_Fusable):
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    eps: float = 1e-8
-    amsgrad: bool = False
+    betas: list[float] = MISSING
+    eps: float = MISSING
+    amsgrad: bool = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -211,10 +295,10 @@ class Adam(_Fusable):
 
 @dataclass
 class RMSprop(_Optim):
-    alpha: float = 0.99
-    momentum: float = 0.0
-    eps: float = 1e-8
-    centered: bool = False
+    alpha: float = MISSING
+    momentum: float = MISSING
+    eps: float = MISSING
+    centered: bool = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -224,16 +308,17 @@ class RMSprop(_Optim):
 
 @dataclass
 class Adagrad(_Fusable):
-    lr_decay: float = 0.0
-    eps: float = 1e-10
-    initial_accumulator_value: float = 0.0
+    lr_decay: float = MISSING
+    eps: float = MISSING
+    initial_accumulator_value: float = MISSING
 
 
 # -- schedule --------------------------------------------------------------------------------------
 @dataclass
 class Constant:
-    interval: str = "epoch"
-    warmup_steps: int = 0
+    """dlrun's own keys of every schedule (their defaults: `sched:` in conf/config.yaml)."""
+    interval: str = MISSING
+    warmup_steps: int = MISSING
 
     def __post_init__(self):
         _one_of(self, "interval", ("epoch", "step"))
@@ -242,14 +327,14 @@ class Constant:
 
 @dataclass
 class _Sched(Constant):
-    _target_: str = ""
-    _partial_: bool = True
+    _target_: str = MISSING
+    _partial_: bool = MISSING
 
 
 @dataclass
 class StepLR(_Sched):
-    step_size: int = 10
-    gamma: float = 0.1
+    step_size: int = MISSING
+    gamma: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -258,8 +343,8 @@ class StepLR(_Sched):
 
 @dataclass
 class MultiStepLR(_Sched):
-    milestones: list[int] = field(default_factory=list)
-    gamma: float = 0.1
+    milestones: list[int] = MISSING
+    gamma: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -268,7 +353,7 @@ class MultiStepLR(_Sched):
 
 @dataclass
 class ExponentialLR(_Sched):
-    gamma: float = 0.95
+    gamma: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -277,8 +362,8 @@ class ExponentialLR(_Sched):
 
 @dataclass
 class CosineAnnealingLR(_Sched):
-    T_max: Optional[int] = None
-    eta_min: float = 0.0
+    T_max: Optional[int] = MISSING
+    eta_min: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -287,12 +372,12 @@ class CosineAnnealingLR(_Sched):
 
 @dataclass
 class ReduceLROnPlateau(_Sched):
-    mode: str = "min"
-    factor: float = 0.1
-    patience: int = 5
-    threshold: float = 1e-4
-    min_lr: float = 0.0
-    cooldown: int = 0
+    mode: str = MISSING
+    factor: float = MISSING
+    patience: int = MISSING
+    threshold: float = MISSING
+    min_lr: float = MISSING
+    cooldown: int = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -303,14 +388,14 @@ class ReduceLROnPlateau(_Sched):
 
 @dataclass
 class OneCycleLR(_Sched):
-    max_lr: float = 1e-2
-    total_steps: Optional[int] = None
-    pct_start: float = 0.3
-    anneal_strategy: str = "cos"
-    div_factor: float = 25.0
-    final_div_factor: float = 1e4
-    cycle_momentum: bool = True
-    three_phase: bool = False
+    max_lr: float = MISSING
+    total_steps: Optional[int] = MISSING
+    pct_start: float = MISSING
+    anneal_strategy: str = MISSING
+    div_factor: float = MISSING
+    final_div_factor: float = MISSING
+    cycle_momentum: bool = MISSING
+    three_phase: bool = MISSING
 
     def __post_init__(self):
         super().__post_init__()
@@ -324,7 +409,7 @@ class OneCycleLR(_Sched):
 # -- regularization --------------------------------------------------------------------------------
 @dataclass
 class L1:
-    weight: float = 1e-5
+    weight: float = MISSING
 
     def __post_init__(self):
         _non_negative(self, "weight")
@@ -337,7 +422,7 @@ class L2(L1):
 
 @dataclass
 class Dropout:
-    p: float = 0.2
+    p: float = MISSING
 
     def __post_init__(self):
         _fraction(self, "p")
@@ -345,12 +430,12 @@ class Dropout:
 
 @dataclass
 class BatchNorm:
-    enabled: bool = True
+    enabled: bool = MISSING
 
 
 @dataclass
 class LabelSmoothing:
-    eps: float = 0.1
+    eps: float = MISSING
 
     def __post_init__(self):
         _fraction(self, "eps")
@@ -358,10 +443,10 @@ class LabelSmoothing:
 
 @dataclass
 class EarlyStopping:
-    monitor: str = "val_loss"
-    mode: str = "min"
-    patience: int = 5
-    min_delta: float = 0.0
+    monitor: str = MISSING
+    mode: str = MISSING
+    patience: int = MISSING
+    min_delta: float = MISSING
 
     def __post_init__(self):
         _one_of(self, "mode", ("min", "max"))
@@ -370,7 +455,7 @@ class EarlyStopping:
 
 @dataclass
 class GradClip:
-    max_norm: float = 1.0
+    max_norm: float = MISSING
 
     def __post_init__(self):
         _positive(self, "max_norm")
@@ -381,35 +466,21 @@ REGULARIZATION = {"l1": L1, "l2": L2, "dropout": Dropout, "batchnorm": BatchNorm
                   "grad_clip": GradClip, "augment": Augment}
 
 
-# -- logger ----------------------------------------------------------------------------------------
-@dataclass
-class CSVLogger:
-    pass
-
-
-@dataclass
-class TensorBoardLogger:
-    pass
-
-
-LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}
-
-
 # -- trainer ---------------------------------------------------------------------------------------
 @dataclass
 class Trainer:
-    epochs: int = 20
-    batch_size: Any = 128
-    val_fraction: float = 0.1
-    device: str = "auto"
-    precision: str = "fp32"
-    seed: int = 0
-    progress: bool = True
-    monitor: str = "auto"
-    checkpoint_every_steps: int = 0
-    strategy: str = "single"
-    compile: bool = False
-    compile_backend: str = "inductor"
+    epochs: int = MISSING
+    batch_size: Any = MISSING
+    val_fraction: float = MISSING
+    device: str = MISSING
+    precision: str = MISSING
+    seed: int = MISSING
+    progress: bool = MISSING
+    monitor: str = MISSING
+    checkpoint_every_steps: int = MISSING
+    strategy: str = MISSING
+    compile: bool = MISSING
+    compile_backend: str = MISSING
 
     def __post_init__(self):
         _one_of(self, "strategy", ("single", "ddp"))
@@ -417,7 +488,7 @@ class Trainer:
         _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise Invalid("batch_size", f"must be an integer >= 1 or 'full' (got {self.batch_size!r})")
-        _fraction(self, "val_fraction", low_open=True)
+        _fraction(self, "val_fraction")  # 0: no validation split (train on every training sample)
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise Invalid("device", f"must be auto, cpu, cuda, cuda:N or mps (got {self.device!r})")
         _one_of(self, "precision", ("fp32", "bf16", "fp16"))
@@ -431,10 +502,12 @@ def _by_target(*classes, module: str):
 
 
 SCHEMAS = {
-    "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": Digits,
+    "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": SklearnSplit,
                 "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
                 "dlrun.data.vision.load_mnist": IdxImages, "dlrun.data.vision.load_fashion_mnist": IdxImages,
-                "dlrun.data.vision.load_cifar10": TorchvisionImages},
+                "dlrun.data.vision.load_cifar10": TorchvisionImages,
+                "dlrun.data.tabular.load_csv": CSVTable, "dlrun.data.image_folder.load_image_folder": ImageFolder,
+                "dlrun.data.arrays.load_npz": NPZArrays},
     "model": {"dlrun.models.MLP": MLP, "dlrun.models.CNN": CNN, "dlrun.models.RNN": RNN},
     "optim": {"torch.optim.SGD": SGD, "torch.optim.Adam": Adam, "torch.optim.AdamW": Adam,
               "torch.optim.RMSprop": RMSprop, "torch.optim.Adagrad": Adagrad},
@@ -444,11 +517,16 @@ SCHEMAS = {
 
 
 def _check(node: Any, schema: type, where: str) -> None:
+    """`node` against `schema`: types, unknown keys, missing keys (defaults live in the YAML only),
+    ranges (each dataclass's __post_init__)."""
     try:
         typed = OmegaConf.merge(OmegaConf.structured(schema), node)
         check_finite(OmegaConf.to_object(typed), where)  # builds the dataclass: runs __post_init__
     except Invalid as e:
         raise DlrunError(f"{where}.{e.key}: {e.message}") from e
+    except MissingMandatoryValue as e:  # a `???` in the YAML: the user gives it
+        key = getattr(e, "full_key", None) or ""
+        raise DlrunError(f"{where}.{key} is required: add {where}.{key}=...") from e
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None) or ""
         msg = str(e).splitlines()[0]
@@ -456,6 +534,60 @@ def _check(node: Any, schema: type, where: str) -> None:
             known = ", ".join(f.name for f in fields(schema) if not f.name.startswith("_"))
             raise DlrunError(f"unknown key {where}.{key} (known: {known})") from e
         raise DlrunError(f"{where}.{key}: {msg}" if key else f"{where}: {msg}") from e
+
+
+def dataset_keys() -> tuple[str, ...]:
+    """The keys of a dataset config that are dlrun's, not the loader's."""
+    return tuple(f.name for f in fields(DatasetOptions) if not f.name.startswith("_"))
+
+
+def model_keys() -> tuple[str, ...]:
+    """The keys of a model config that are dlrun's, not the model class's."""
+    return tuple(f.name for f in fields(ModelOptions) if not f.name.startswith("_"))
+
+
+def sched_keys() -> tuple[str, ...]:
+    """The keys of a schedule config that are dlrun's, not the torch scheduler's."""
+    return tuple(f.name for f in fields(Constant))
+
+
+# What dlrun passes to a group's `_target_` itself (not from the config), and the dlrun keys it drops
+SUPPLIED = {"dataset": (), "model": ("input_shape", "num_outputs"), "optim": (), "sched": ()}
+DROPPED = {"dataset": dataset_keys, "model": model_keys, "sched": sched_keys}
+OWN_KEYS = {"dataset": DatasetOptions, "model": ModelOptions, "sched": Constant}
+CALLBACK_GROUPS = ("callbacks", "logger")
+
+
+def fields_of(schema: type) -> set[str]:
+    return {f.name for f in fields(schema)}  # dicts of `_target_` nodes (dlrun/reporting/callbacks.py)
+
+
+def check_target(node: dict, where: str, supplied: tuple = (), dropped: tuple = ()) -> None:
+    """A `_target_` without a dlrun schema (a user's own model, dataset, logger, ...) against its
+    signature: every key must be a parameter, every parameter without a default must be given."""
+    import inspect
+
+    from hydra._internal.utils import _locate
+
+    target = node.get("_target_")
+    try:
+        fn = _locate(str(target))
+        params = inspect.signature(fn).parameters
+    except Exception as e:  # an import error, or a name that is not there
+        raise DlrunError(f"{where}._target_: cannot load {target} ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+    given = [k for k in node if not str(k).startswith("_") and k not in dropped]
+    named = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        unknown = [k for k in given if k not in params]
+        if unknown:
+            raise DlrunError(f"unknown key {where}.{unknown[0]} ({target} takes: {', '.join(named) or 'nothing'})")
+    required = [n for n, p in params.items() if p.default is p.empty
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if node.get("_partial_") and required:
+        required = required[1:]  # a partial's first argument comes at run time (params, optimizer)
+    missing = [n for n in required if n not in given and n not in supplied]
+    if missing:
+        raise DlrunError(f"{where}.{missing[0]} is required by {target}: add +{where}.{missing[0]}=...")
 
 
 def validate(cfg: DictConfig) -> None:
@@ -471,18 +603,31 @@ def validate(cfg: DictConfig) -> None:
         if node is None:
             raise DlrunError(f"the config has no '{group}' section")
         target = node.get("_target_")
-        if target in schemas:  # a user's own target (from --config-dir) is checked by itself
+        if target in schemas:
             _check(node, schemas[target], group)
-    for group, schemas in (("regularization", REGULARIZATION), ("logger", LOGGERS)):  # multi-select
+        elif target is not None:  # a user's own component (from --config-dir): its signature
+            dropped = DROPPED[group]() if group in DROPPED else ()
+            if group in OWN_KEYS:  # dlrun's keys a user's dataset or schedule carries too
+                _check({k: node[k] for k in ("_target_", *dropped) if k in fields_of(OWN_KEYS[group])},
+                       OWN_KEYS[group], group)
+            check_target(OmegaConf.to_container(node), group, SUPPLIED[group], dropped)
+    for name, node in (resolved.get("regularization") or {}).items():  # multi-select
+        if name not in REGULARIZATION:
+            raise DlrunError(f"unknown regularization '{name}' (choose from: {', '.join(REGULARIZATION)})")
+        _check(node, REGULARIZATION[name], f"regularization.{name}")
+    for group in CALLBACK_GROUPS:
         for name, node in (resolved.get(group) or {}).items():
-            if name not in schemas:
-                raise DlrunError(f"unknown {group} '{name}' (choose from: {', '.join(schemas)})")
-            _check(node, schemas[name], f"{group}.{name}")
+            if not isinstance(node, DictConfig) or "_target_" not in node:  # e.g. +logger.x.y=1 alone
+                key = next(iter(node), "_target_") if isinstance(node, DictConfig) else "_target_"
+                raise DlrunError(f"unknown key {group}.{name}.{key}: {group} '{name}' is not chosen "
+                                 f"(choose it first, e.g. {group}=[{name}]) or has no _target_")
+            check_target(OmegaConf.to_container(node), f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")
+    _check_without_validation(resolved)
 
 
 # -- checks over the whole config, whatever its schema (issue 13) ---------------------------------
-SECTIONS = (*SCHEMAS, "regularization", "logger", "trainer")  # the top-level keys dlrun reads
+SECTIONS = (*SCHEMAS, "regularization", *CALLBACK_GROUPS, "trainer")  # the top-level keys dlrun reads
 
 
 def check_finite(value: Any, where: str) -> None:
@@ -513,3 +658,14 @@ def check_read(cfg: DictConfig) -> None:
         text = text if text is not None else OmegaConf.to_yaml(cfg)
         if not re.search(r"\$\{[^}]*\b" + re.escape(str(key)) + r"\b", text):
             raise DlrunError(f"unknown key {key}: nothing reads it (dlrun reads: {', '.join(SECTIONS)})")
+
+
+def _check_without_validation(cfg: DictConfig) -> None:
+    """trainer.val_fraction=0 (and no dataset.folds) leaves no val_ metric to watch."""
+    if cfg.trainer.val_fraction != 0 or cfg.dataset.get("folds"):
+        return
+    for key in ("trainer.monitor", "regularization.early_stopping.monitor"):
+        monitor = OmegaConf.select(cfg, key)
+        if isinstance(monitor, str) and monitor.startswith("val_"):
+            raise DlrunError(f"{key}={monitor} needs a validation split and trainer.val_fraction=0 has none: "
+                             f"watch a train metric (e.g. train_loss) or set trainer.val_fraction > 0")

@@ -42,7 +42,7 @@ class _ByIndexTensor(Dataset):
         self.split = split
 
     def __getitem__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.split.raw_x[idx], self.split.y[idx]
+        return self.split.rows(idx), self.split.y[idx]
 
 
 def _loader_batches(split: HostSplit, batch_size: int, order: torch.Tensor | None, start_batch: int):

@@ -1,8 +1,10 @@
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from dlrun.data.splits import split_indices
 
 DEFAULT_MAX_MEMORY_GB = 4.0  # float32 size above which a dataset stays in host memory (see prepare)
 STATS_CHUNK = 8192           # samples per chunk when computing normalization statistics
@@ -19,6 +21,9 @@ class RawData:
     x_test: np.ndarray | torch.Tensor
     y_test: np.ndarray | torch.Tensor
     num_classes: int  # 0 for regression
+    # JSON-able facts that predictions on new files need (a table's column encoding, class names):
+    # saved in the run folder's data.json (dlrun.inference.stats)
+    meta: dict = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -47,6 +52,11 @@ class HostSplit:
     mean: torch.Tensor
     std: torch.Tensor
     device: torch.device
+    # rows of raw_x in this split (None: all): a memory-mapped raw_x stays on disk, never gathered whole
+    index: torch.Tensor | None = None
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.raw_x[idx if self.index is None else self.index[idx]]
 
     def __len__(self) -> int:
         return len(self.y)
@@ -66,6 +76,7 @@ class Data:
     std: torch.Tensor
     target_mean: float = 0.0  # regression: targets are standardized for training;
     target_std: float = 1.0   # rmse/mae are reported in the targets' own units (x target_std)
+    meta: dict = field(default_factory=dict)  # the loader's RawData.meta (saved in data.json)
 
     @property
     def is_classification(self) -> bool:
@@ -85,16 +96,19 @@ def _as_tensor(a, dtype=None) -> torch.Tensor:
     return t if dtype is None else t.to(dtype)
 
 
-def channel_stats(x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std per channel (dim 1) over all other dims, shaped to broadcast over a batch.
-    Summed in float64 chunks on the device, so uint8 data is never converted whole."""
+def channel_stats(x: torch.Tensor, device: torch.device, index: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std per channel (dim 1) over all other dims (of the rows `index`, default all),
+    shaped to broadcast over a batch. Summed in float64 chunks on the device, so uint8 data is never
+    converted (or, memory-mapped, read) whole."""
     dims = [0] + list(range(2, x.dim()))
     total = total_sq = 0.0
-    for chunk in x.split(STATS_CHUNK):
+    chunks = x.split(STATS_CHUNK) if index is None else (x[i] for i in index.sort().values.split(STATS_CHUNK))
+    for chunk in chunks:
         c = chunk.to(device).double()
         total = total + c.sum(dim=dims, keepdim=True)
         total_sq = total_sq + c.pow(2).sum(dim=dims, keepdim=True)
-    n = x.numel() / x.shape[1] if x.dim() > 1 else x.numel()
+    n = (len(x) if index is None else len(index)) * math.prod(x.shape[2:])
     mean = total / n
     var = (total_sq - n * mean.pow(2)) / max(n - 1, 1)
     return mean.float(), var.clamp_min(0).sqrt().float().clamp_min(1e-8)
@@ -108,8 +122,8 @@ def check_split_sizes(n: int, n_train: int, n_test: int, val_fraction: float) ->
     """A split that leaves the training, validation or test set empty can never train: refused."""
     from dlrun.errors import DlrunError
 
-    if n < 2:
-        raise DlrunError(f"the dataset has {n} training sample(s): too few for a training and a validation set")
+    if n < 1:
+        raise DlrunError("the dataset has no training sample")
     if n_train < 1:
         raise DlrunError(f"trainer.val_fraction={val_fraction} leaves no training sample (of {n})")
     if n_test < 1:
@@ -117,8 +131,10 @@ def check_split_sizes(n: int, n_train: int, n_test: int, val_fraction: float) ->
 
 
 def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
-            train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB) -> Data:
-    """Seeded train/val split (and a seeded `train_subset` of the training part), per-channel
+            train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+            folds: int | None = None, fold: int = 0) -> Data:
+    """Seeded train/val split (splits.py: a random `val_fraction`, possibly 0, or fold `fold` of
+    `folds`) and a seeded `train_subset` of the training part, per-channel
     standardization with training statistics, then either the fast path (float32 tensors on the
     device, when train+val+test take at most `max_memory_gb` as float32) or HostSplits."""
     classification = raw.num_classes > 0
@@ -126,27 +142,25 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
     x, y = _as_tensor(raw.x_train), _as_tensor(raw.y_train, y_dtype)
     x_test, y_test = _as_tensor(raw.x_test), _as_tensor(raw.y_test, y_dtype)
 
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(val_fraction * len(y)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    train_idx, val_idx = split_indices(y, val_fraction, seed, classification, folds, fold)
     if train_subset:
-        train_idx = train_idx[:train_subset]  # a seeded random subset: `order` is a permutation
+        train_idx = train_idx[:train_subset]  # a seeded random subset: train_idx is in random order
     check_split_sizes(len(y), len(train_idx), len(y_test), val_fraction)
 
-    x_train = x[train_idx]
-    mean, std = channel_stats(x_train, device)
+    mean, std = channel_stats(x, device, train_idx)
     target_mean, target_std = 0.0, 1.0
     if not classification:
         target_mean, target_std = y[train_idx].mean().item(), y[train_idx].std().clamp_min(1e-8).item()
         y, y_test = (y - target_mean) / target_std, (y_test - target_mean) / target_std
 
-    in_memory = float32_gb(raw, len(train_idx) + n_val + len(y_test)) <= max_memory_gb
+    in_memory = float32_gb(raw, len(train_idx) + len(val_idx) + len(y_test)) <= max_memory_gb
 
-    def split(xs: torch.Tensor, ys: torch.Tensor) -> Split | HostSplit:
+    def split(xs: torch.Tensor, ys: torch.Tensor, idx: torch.Tensor | None = None) -> Split | HostSplit:
         if in_memory:
+            xs = xs if idx is None else xs[idx]
             return Split(torch.sub(xs.to(device, torch.float32), mean).div_(std), ys.to(device))
-        return HostSplit(xs, ys, mean, std, device)
+        return HostSplit(xs, ys, mean, std, device, index=idx)
 
-    return Data(train=split(x_train, y[train_idx]), val=split(x[val_idx], y[val_idx]),
+    return Data(train=split(x, y[train_idx], train_idx), val=split(x, y[val_idx], val_idx),
                 test=split(x_test, y_test), input_shape=raw.input_shape, num_classes=raw.num_classes,
-                mean=mean, std=std, target_mean=target_mean, target_std=target_std)
+                mean=mean, std=std, target_mean=target_mean, target_std=target_std, meta=raw.meta)

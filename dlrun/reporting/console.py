@@ -102,7 +102,8 @@ def print_summary(summary: dict, run_dir: str) -> None:
     table.add_row("parameters", f"{summary['num_params']:,}")
     if summary.get("best_epoch") is not None:
         val = ", ".join(f"{k} {v:.4f}" for k, v in summary["val"].items())
-        table.add_row("best val", f"{val} (epoch {summary['best_epoch']})")
+        table.add_row("best val", f"{val} (epoch {summary['best_epoch']})" if val else
+                      f"no validation split: best = the last epoch ({summary['best_epoch']})")
     if summary.get("test"):
         table.add_row("test", ", ".join(f"{k} {v:.4f}" for k, v in scalars(summary["test"]).items()))
     table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")

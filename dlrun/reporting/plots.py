@@ -6,12 +6,12 @@ when a plot is drawn, and only its object API is used (no pyplot, no global back
 import logging
 from pathlib import Path
 
+from dlrun.metrics import CLASSIFICATION, REGRESSION, column
 from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 
 CURVES = "curves.png"
-METRICS = ("acc", "rmse", "mae")  # the second panel shows the first of these the rows have
 TITLES = {"loss": "loss", "acc": "accuracy", "rmse": "RMSE", "mae": "MAE"}
 STYLE = {"train": "--", "val": "-"}
 
@@ -23,7 +23,7 @@ def _column(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
 
 def metric_of(rows: list[dict]) -> str | None:
     """The second panel's metric: acc for classification, rmse (or mae) for regression."""
-    return next((m for m in METRICS if rows and f"val_{m}" in rows[0]), None)
+    return next((m for m in (*CLASSIFICATION, *REGRESSION) if m != "loss" and rows and column("val", m) in rows[0]), None)
 
 
 def draw_curves(axes, rows: list[dict], *, label: str = "", splits=("train", "val"), color=None,
@@ -60,7 +60,7 @@ def draw_curves(axes, rows: list[dict], *, label: str = "", splits=("train", "va
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", linestyle=":", linewidth=1)
     for ax in (ax_loss, ax_metric):
-        if ax.lines:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
 
 

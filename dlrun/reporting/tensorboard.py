@@ -7,15 +7,17 @@ dashboard. tensorboard is imported only when this logger is selected."""
 
 from omegaconf import DictConfig, OmegaConf
 
-SPLITS = ("train", "val")
+from dlrun.metrics import LR, column, split_column
+
+CURVES = ("train", "val")  # the splits a custom-scalars chart overlays
 
 
-def scalar_tag(column: str) -> str:
+def scalar_tag(name: str) -> str:
     """metrics.csv column -> TensorBoard tag: train_loss -> loss/train; lr -> lr; epoch_s -> time/epoch_s."""
-    split, _, metric = column.partition("_")
-    if split in SPLITS and metric:
+    split, metric = split_column(name)
+    if split is not None:
         return f"{metric}/{split}"
-    return column if column == "lr" else f"time/{column}"
+    return name if name == LR else f"time/{name}"
 
 
 def _hparam_value(value):
@@ -60,7 +62,7 @@ class TensorBoardLogger:
     """Trainer callback writing the run's TensorBoard events into its run folder."""
 
     def __init__(self):
-        self.writer = None
+        self.writer = None  # made at the start of the run
         self.has_layout = False
 
     def on_fit_start(self, trainer) -> None:
@@ -80,9 +82,9 @@ class TensorBoardLogger:
     @staticmethod
     def layout(row: dict) -> dict:
         """One chart per metric with its train and val curves together (Custom Scalars tab)."""
-        metrics = [c.partition("_")[2] for c in row if c.startswith("train_")]
-        return {"train vs val": {m: ["Multiline", [f"{m}/{s}" for s in SPLITS]]
-                                 for m in metrics if f"val_{m}" in row}}
+        metrics = [m for split, m in map(split_column, row) if split == "train"]
+        return {"train vs val": {m: ["Multiline", [f"{m}/{s}" for s in CURVES]]
+                                 for m in metrics if column("val", m) in row}}
 
     def on_fit_end(self, trainer, summary: dict) -> None:
         if summary["status"] != "interrupted":  # an interrupted run gets its HParams when resumed to the end

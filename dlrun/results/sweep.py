@@ -19,8 +19,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from dlrun.results.groups import build_group_table, grouped_display, has_repeats, lead_report, setting_keys
 from dlrun.results.table import RunTable, build_table, print_rich, to_csv
-from dlrun.results.runs import Run, find_run_folders
+from dlrun.results.run_folder import Run, find_run_folders
 
 log = logging.getLogger("dlrun")
 
@@ -30,11 +31,16 @@ OPTUNA_RESULTS = "optimization_results.yaml"  # written by hydra-optuna-sweeper
 _finished: list[dict] = []  # set by on_multirun_end in the launching process, read by cli.main
 
 
-def sweep_table(sweep_dir: Path) -> RunTable:
-    """One row per run folder in the sweep, with a column per override given to its runs."""
+def sweep_tables(sweep_dir: Path) -> tuple[RunTable, RunTable | None]:
+    """One row per run folder in the sweep, with a column per override given to its runs, and, when the sweep repeats configurations (trainer.seed, dataset.fold:
+    dlrun.results.groups), the table of groups; else None."""
     runs = [Run(folder) for folder in find_run_folders(sweep_dir) if folder != sweep_dir]
     keys = list(dict.fromkeys(k for run in runs for k in run.override_keys))
-    return build_table(runs, keys, lambda run: str(run.path.relative_to(sweep_dir)))
+    path_of = lambda run: str(run.path.relative_to(sweep_dir))  # noqa: E731
+    grouped = None
+    if has_repeats(runs, keys):
+        grouped = build_group_table(runs, setting_keys(keys), setting_keys(keys), path_of)
+    return build_table(runs, keys, path_of), grouped
 
 
 @contextmanager
@@ -53,14 +59,15 @@ def locked(folder: Path):
         os.close(fd)  # releases the lock
 
 
-def write_summary_csv(sweep_dir: Path) -> RunTable:
+def write_summary_csv(sweep_dir: Path) -> tuple[RunTable, RunTable | None]:
+    """summary.csv: a row per group when the sweep has repeats, else a row per run."""
     from dlrun.results.run_folder import atomic_write
 
     with locked(sweep_dir):
-        table = sweep_table(sweep_dir)
-        text = to_csv(table).encode()
+        table, grouped = sweep_tables(sweep_dir)
+        text = to_csv(grouped or table).encode()
         atomic_write(sweep_dir / SUMMARY_CSV, lambda f: f.write(text))
-    return table
+    return table, grouped
 
 
 def sweep_dir_of_job(config: DictConfig) -> Path:
@@ -79,10 +86,15 @@ class SweepReport(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if not sweep_dir.is_dir():
             return
-        table = write_summary_csv(sweep_dir)
+        table, grouped = write_summary_csv(sweep_dir)
         _finished[:] = table.rows
-        print_rich(table, title=f"sweep {sweep_dir}: {len(table.rows)} runs, best first "
-                                f"(also in {SUMMARY_CSV})")
+        if grouped is not None:
+            print_rich(grouped_display(grouped), title=f"sweep {sweep_dir}: {len(table.rows)} runs in "
+                       f"{len(grouped.rows)} group{'s' * (len(grouped.rows) != 1)}, mean ± std over completed runs, best first (also in {SUMMARY_CSV})")
+            print(lead_report(grouped))
+        else:
+            print_rich(table, title=f"sweep {sweep_dir}: {len(table.rows)} runs, best first "
+                                    f"(also in {SUMMARY_CSV})")
         if (sweep_dir / OPTUNA_RESULTS).is_file():
             results = OmegaConf.load(sweep_dir / OPTUNA_RESULTS)
             print(f"best value {results.get('best_value')} with {dict(results.get('best_params', {}))} "

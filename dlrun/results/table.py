@@ -19,10 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from dlrun.errors import DlrunError
-from dlrun.metrics import metric_mode
-from dlrun.results.runs import Run
+from dlrun.metrics import TEST_ONLY, column, is_metric, metric_mode, split_column
+from dlrun.results.run_folder import Run
 
-EXTRA_TEST_METRICS = ("macro_f1",)  # a column each when some run has it (classification runs)
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
 STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
                 "diverged": "red", "failed": "red", "unknown": "dim"}
@@ -48,10 +47,6 @@ class RunTable:
         self.rows = present + missing
 
 
-def is_metric(column: str) -> bool:
-    return column.startswith(("val_", "test_"))
-
-
 def comparable(value: Any) -> tuple:
     if isinstance(value, (int, float)):
         return (0, float(value))
@@ -60,8 +55,8 @@ def comparable(value: Any) -> tuple:
 
 def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str]) -> RunTable:
     monitors = Counter(run.monitor for run in runs if run.monitor)
-    metric_columns = [f"{split}_{m[len('val_'):]}" for m, _ in monitors.most_common() for split in ("val", "test")]
-    extra_columns = [f"test_{name}" for name in EXTRA_TEST_METRICS
+    metric_columns = [column(split, split_column(m)[1]) for m, _ in monitors.most_common() for split in ("val", "test")]
+    extra_columns = [f"test_{name}" for name in TEST_ONLY
                      if any(run.test_value(name) is not None for run in runs)]
     columns = ["path", "status", *keys, *metric_columns, *extra_columns, "epochs", "wall_s", "error"]
     rows = []
@@ -76,7 +71,9 @@ def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str])
                 row[found[0]] = found[1]
         row.update({c: run.test_value(c[len("test_"):]) for c in extra_columns})
         rows.append(row)
-    primary = metric_columns[0] if metric_columns else None
+    # the val metric; the test one when no run has a val value (trained with trainer.val_fraction=0)
+    primary = next((c for c in metric_columns if any(r[c] is not None for r in rows)),
+                   metric_columns[0] if metric_columns else None)
     mark_best(rows, primary)
     table = RunTable(columns, keys, rows, primary)
     table.sort()

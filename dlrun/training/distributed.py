@@ -11,11 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from dlrun.errors import DlrunError
-
-
-def torchrun_rank() -> int | None:
-    """This process's rank when started by torchrun, else None."""
-    return int(os.environ["RANK"]) if "RANK" in os.environ and "WORLD_SIZE" in os.environ else None
+from dlrun.training import torchrun_rank
 
 
 @dataclass
@@ -41,6 +37,13 @@ class Dist:
         flat = flat.to(self.comm_device)
         torch.distributed.all_reduce(flat)
         return dict(zip(keys, flat.cpu().tolist()))
+
+    def agree(self, **flags: bool) -> dict[str, bool]:
+        """A flag any rank raised is raised on every rank (one all-reduce; as given on one process):
+        every rank learns of a divergence or a stop signal on any rank at the same step."""
+        if not self.enabled:
+            return flags
+        return {k: v > 0 for k, v in self.sum(flags).items()}
 
     def reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         """All-reduce a tensor by sum (a no-op on one process)."""

@@ -8,9 +8,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from dlrun.config.instantiate import instantiate_without
+from dlrun.config.schema import sched_keys
 
 WARMUP_START_FACTOR = 0.01
-SCHED_KEYS = ("interval", "warmup_steps")  # dlrun's own keys in a sched config
 
 
 # Where torch.optim has fused kernels (one kernel updates every parameter) for each optimizer that
@@ -39,7 +39,7 @@ class Schedule:
             units = steps_per_epoch * epochs if self.interval == "step" else epochs
             # lengths left as null in the config are the run's length, known only now
             fill = {k: units for k in ("T_max", "total_steps") if k in cfg and cfg[k] is None}
-            self.main = instantiate_without(cfg, SCHED_KEYS, **fill)(optimizer)
+            self.main = instantiate_without(cfg, sched_keys(), **fill)(optimizer)
         self.plateau = isinstance(self.main, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.warmup = None
         if cfg.warmup_steps > 0:

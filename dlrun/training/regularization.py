@@ -6,7 +6,7 @@ import math
 import torch
 from omegaconf import DictConfig
 
-from dlrun.metrics import better, metric_mode  # noqa: F401  (re-exported for the train loop)
+from dlrun.metrics import better
 
 
 def weight_penalty(model: torch.nn.Module, reg: DictConfig):
