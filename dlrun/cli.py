@@ -10,6 +10,7 @@ import copy
 import os
 import re
 import secrets
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -154,11 +155,28 @@ class ConfigCheck(Callback):
             del task["hydra"]
         try:
             check_config(task)
+            claim_run_folder(config)
         except DlrunError as e:
             if full_errors():
                 traceback.print_exc()
             fail(str(e))
         ConfigCheck.checked = True
+
+
+def claim_run_folder(config: DictConfig) -> None:
+    """Before Hydra writes in a single run's folder: an existing folder is locked (one writer per
+    folder, dlrun.results.lock); a new one is noted as this process's (removed if set-up refuses)."""
+    from dlrun.results import guard, lock
+
+    try:
+        HydraConfig.instance().set_config(config)  # as Hydra does next: ${hydra:...} in the folder name
+        run_dir = str(config.hydra.run.dir)
+    except Exception:  # cannot be resolved yet: run_task locks it once Hydra has made it
+        return
+    if os.path.isdir(run_dir):
+        lock.acquire(run_dir)
+    else:
+        guard.note_new_folder(run_dir)
 
 
 @contextmanager
@@ -220,48 +238,103 @@ def run_task(cfg: DictConfig) -> float | None:
     hc = HydraConfig.get()
     run_dir = hc.runtime.output_dir
     multirun = hc.mode == RunMode.MULTIRUN
+    from dlrun.results import lock
+    from dlrun.results.job_process import isolated, run_in_child
+
+    if isolated(hc):  # joblib/submitit: a job killed by a signal must not take the worker with it
+        return run_in_child(cfg, hc)
+    try:
+        lock.acquire(run_dir)
+    except DlrunError as e:
+        if not multirun:
+            fail(str(e))
+        print(f"dlrun: run {run_dir} not started: {e}", file=sys.stderr)
+        return None
+    try:
+        return _run(cfg, hc, run_dir, multirun)
+    finally:
+        lock.release(run_dir)
+
+
+def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
+    from dlrun.results import guard
     from dlrun.training.trainer import Interrupted
 
+    phase = "set-up"  # -> "resumed" once a resume took effect, "fit" once training started
     try:
         from dlrun.metrics import objective
         from dlrun.config.schema import validate
         from dlrun.results.sweep import share_cores
         from dlrun.training.trainer import Trainer
 
-        if multirun or not ConfigCheck.checked:  # Optuna's sampled values, configs without ConfigCheck
-            validate(cfg)
-        if multirun:
-            share_cores(hc)
-        trainer = Trainer(cfg, run_dir)
-        if RESUME:
-            from dlrun.commands.resume import record_resumed_config
+        with guard.signals_raise():
+            if multirun or not ConfigCheck.checked:  # Optuna's sampled values, configs without ConfigCheck
+                validate(cfg)
+            if multirun:
+                share_cores(hc)
+            if RESUME:
+                from dlrun.commands.resume import record_resumed_config, unchanged_on_failure
 
-            trainer.resume()
-            if trainer.folder.writable:  # rank 0 under DDP
-                record_resumed_config(str(trainer.folder.path), cfg, list(hc.overrides.task))
-        summary = trainer.fit()
-    except Interrupted as e:
-        print(f"dlrun: {e}; continue with: dlrun resume {run_dir}", file=sys.stderr)
-        sys.exit(128 + e.signum)
-    except KeyboardInterrupt:
-        sys.exit(130)
+                with unchanged_on_failure(run_dir):  # a refused resume leaves the run as it was
+                    trainer = Trainer(cfg, run_dir)
+                    trainer.resume()
+                    if trainer.folder.writable:  # rank 0 under DDP
+                        record_resumed_config(str(trainer.folder.path), cfg, list(hc.overrides.task))
+                phase = "resumed"
+            else:
+                trainer = Trainer(cfg, run_dir)
+            phase = "fit"
+            summary = trainer.fit()
     except Exception as e:
-        if full_errors():
-            raise
-        if not (RESUME and isinstance(e, DlrunError)):  # a refused resume leaves the run as it was
-            from dlrun.results.run_folder import RunFolder
-
-            folder = RunFolder(run_dir)
-            summary = folder.read_summary()
-            summary.update(status="failed", error=one_line(e))
-            folder.write_summary(summary)
-        if not multirun:
-            fail(one_line(e), code=2 if isinstance(e, DlrunError) else 1)
-        print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
-        return None
+        stop = next((c for c in causes(e) if isinstance(c, (Interrupted, KeyboardInterrupt))), None)
+        if stop is None:  # an error
+            return _failed(e, run_dir, multirun, phase)
+        _stopped(stop, run_dir, phase)  # e.g. a signal inside a loader, wrapped by instantiate
+    except KeyboardInterrupt as e:
+        _stopped(e, run_dir, phase)
     if summary["status"] == "diverged" and not multirun:
         fail(f"run diverged: {summary['error']}", code=1)
     return objective(summary)
+
+
+def causes(e: BaseException):
+    while e is not None:
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def _stopped(e: BaseException, run_dir: str, phase: str):
+    """SIGINT/SIGTERM: the folder says interrupted (or completed, if it was), then exit 128+signal."""
+    from dlrun.results import guard
+
+    guard.ignore_signals()
+    signum = getattr(e, "signum", signal.SIGINT)
+    name = signal.Signals(signum).name
+    # a resume stopped while setting up was put back as it was; otherwise the folder tells
+    status = None if RESUME and phase == "set-up" else guard.settle(run_dir, "interrupted", f"interrupted by {name}")
+    how = ("the run had completed" if status == "completed" else
+           f"continue with: dlrun resume {run_dir}" if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))
+           else "it stopped before its first checkpoint")
+    print(f"dlrun: interrupted by {name}; {how}", file=sys.stderr)
+    sys.exit(128 + signum)
+
+
+def _failed(e: Exception, run_dir: str, multirun: bool, phase: str) -> None:
+    """An error: one line (a single run exits with it) and, where a run began, status failed."""
+    from dlrun.results import guard
+
+    if full_errors():
+        raise e
+    code = 2 if isinstance(e, DlrunError) else 1
+    if RESUME and phase == "set-up":
+        fail(one_line(e), code=code)  # the folder was put back as it was
+    if not multirun and phase == "set-up" and isinstance(e, DlrunError) and guard.remove_created(run_dir):
+        fail(one_line(e), code=2)  # bad input found while setting up: no run folder is left
+    guard.settle(run_dir, "failed", one_line(e))
+    if not multirun:
+        fail(one_line(e), code=code)
+    print(f"dlrun: run {run_dir} failed: {one_line(e)}", file=sys.stderr)
+    return None
 
 
 hydra_main = hydra.main(config_path=f"pkg://{CONFIG_MODULE}", config_name=CONFIG_NAME, version_base="1.3")(run_task)

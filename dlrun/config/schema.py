@@ -3,8 +3,9 @@ composed config before anything runs. OmegaConf checks types (`optim.lr=abc` fai
 keys; each dataclass's `__post_init__` checks ranges. `validate(cfg)` raises DlrunError with one
 line naming the key."""
 
+import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -520,7 +521,7 @@ def _check(node: Any, schema: type, where: str) -> None:
     ranges (each dataclass's __post_init__)."""
     try:
         typed = OmegaConf.merge(OmegaConf.structured(schema), node)
-        OmegaConf.to_object(typed)  # builds the dataclass: runs __post_init__
+        check_finite(OmegaConf.to_object(typed), where)  # builds the dataclass: runs __post_init__
     except Invalid as e:
         raise DlrunError(f"{where}.{e.key}: {e.message}") from e
     except MissingMandatoryValue as e:  # a `???` in the YAML: the user gives it
@@ -596,6 +597,8 @@ def validate(cfg: DictConfig) -> None:
         resolved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     except OmegaConfBaseException as e:
         raise DlrunError(str(e).splitlines()[0]) from e
+    check_finite(OmegaConf.to_container(resolved), "")
+    check_read(cfg)
     for group, schemas in SCHEMAS.items():
         node = resolved.get(group)
         if node is None:
@@ -622,6 +625,40 @@ def validate(cfg: DictConfig) -> None:
             check_target(OmegaConf.to_container(node), f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")
     _check_without_validation(resolved)
+
+
+# -- checks over the whole config, whatever its schema (issue 13) ---------------------------------
+SECTIONS = (*SCHEMAS, "regularization", *CALLBACK_GROUPS, "trainer")  # the top-level keys dlrun reads
+
+
+def check_finite(value: Any, where: str) -> None:
+    """No number anywhere (any field of any schema dataclass, any key of a user's own component,
+    inside lists) may be nan or inf: such a value can never train. Raises DlrunError naming it."""
+    if is_dataclass(value):
+        items = ((f.name, getattr(value, f.name)) for f in fields(value))
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DlrunError(f"{where}: must be a finite number (got {value})")
+        return
+    for key, v in items:
+        key = str(key)
+        check_finite(v, f"{where}{key}" if key.startswith("[") or not where else f"{where}.{key}")
+
+
+def check_read(cfg: DictConfig) -> None:
+    """A top-level key (e.g. added with `+foo=1`) that dlrun does not read and no interpolation
+    refers to would be silently ignored: refused."""
+    text = None
+    for key in cfg:
+        if key in SECTIONS:
+            continue
+        text = text if text is not None else OmegaConf.to_yaml(cfg)
+        if not re.search(r"\$\{[^}]*\b" + re.escape(str(key)) + r"\b", text):
+            raise DlrunError(f"unknown key {key}: nothing reads it (dlrun reads: {', '.join(SECTIONS)})")
 
 
 def _check_without_validation(cfg: DictConfig) -> None:

@@ -118,6 +118,18 @@ def float32_gb(raw: RawData, n_samples: int) -> float:
     return n_samples * math.prod(raw.input_shape) * 4 / 2**30
 
 
+def check_split_sizes(n: int, n_train: int, n_test: int, val_fraction: float) -> None:
+    """A split that leaves the training, validation or test set empty can never train: refused."""
+    from dlrun.errors import DlrunError
+
+    if n < 1:
+        raise DlrunError("the dataset has no training sample")
+    if n_train < 1:
+        raise DlrunError(f"trainer.val_fraction={val_fraction} leaves no training sample (of {n})")
+    if n_test < 1:
+        raise DlrunError("the dataset's test split is empty")
+
+
 def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
             train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
             folds: int | None = None, fold: int = 0) -> Data:
@@ -133,6 +145,7 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
     train_idx, val_idx = split_indices(y, val_fraction, seed, classification, folds, fold)
     if train_subset:
         train_idx = train_idx[:train_subset]  # a seeded random subset: train_idx is in random order
+    check_split_sizes(len(y), len(train_idx), len(y_test), val_fraction)
 
     mean, std = channel_stats(x, device, train_idx)
     target_mean, target_std = 0.0, 1.0

@@ -9,8 +9,13 @@ def _test_split(x, y, num_classes: int, test_fraction: float, seed: int) -> RawD
     """A seeded test split (stratified for classification)."""
     from sklearn.model_selection import train_test_split
 
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
-                                              stratify=y if num_classes else None)
+    try:
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
+                                                  stratify=y if num_classes else None)
+    except ValueError as e:  # e.g. a test split smaller than the number of classes
+        from dlrun.errors import DlrunError
+
+        raise DlrunError(f"dataset.test_fraction={test_fraction}: {e}") from e
     return RawData(x_tr, y_tr, x_te, y_te, num_classes=num_classes)
 
 

@@ -1,6 +1,6 @@
 """A trained run, rebuilt from its folder: its config (.hydra/config.yaml), training statistics
-(data.json) and checkpoint. A run folder is data, not code: only `_target_`s under dlrun. and
-torch. are instantiated from it unless the user passes --trust-code (a model of their own)."""
+(data.json) and checkpoint. A run folder is data, not code: only dlrun's own components
+(dlrun.config.trust) are instantiated from it unless the user passes --trust-code (their own model)."""
 
 import os
 from dataclasses import dataclass
@@ -11,25 +11,21 @@ from omegaconf import DictConfig, OmegaConf
 from dlrun.errors import DlrunError
 from dlrun.inference.stats import load_data_stats
 
-SAFE_PREFIXES = ("dlrun.", "torch.")
 CHECKPOINTS = ("best", "last")
 
 
 def check_targets(node, where: str, trust: bool) -> None:
-    """Refuse a `_target_` outside SAFE_PREFIXES anywhere under `node` (unless `trust`)."""
-    if isinstance(node, DictConfig):
-        node = OmegaConf.to_container(node, resolve=False)
-    if isinstance(node, dict):
-        target = node.get("_target_")
-        if isinstance(target, str) and not trust and not target.startswith(SAFE_PREFIXES):
-            raise DlrunError(f"{where}._target_ is {target}: a run folder is data, not code, so dlrun "
-                             f"only builds dlrun.* and torch.* targets from it; pass --trust-code if "
-                             f"you trust this run (e.g. your own model)")
-        for k, v in node.items():
-            check_targets(v, f"{where}.{k}", trust)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            check_targets(v, f"{where}[{i}]", trust)
+    """Refuse a `_target_` anywhere under `node` that is not one of dlrun's own components (the
+    allowlist of dlrun.config.trust: the shipped config groups' targets), unless `trust`."""
+    if trust or node is None:
+        return
+    from dlrun.config.trust import dlrun_targets, targets_in
+
+    for key, target in targets_in(node, where):
+        if not isinstance(target, str) or target not in dlrun_targets():
+            raise DlrunError(f"{key} is {target}: a run folder is data, not code, so dlrun only builds "
+                             f"its own components from it; pass --trust-code if you trust this run "
+                             f"(e.g. your own model)")
 
 
 @dataclass
