@@ -312,3 +312,62 @@ def test_a_bad_value_creates_no_folder(tmp_path):
     assert res.stderr.strip().splitlines() == [
         "dlrun: error: trainer.max_time: must be HH:MM:SS, e.g. 01:30:00 (got '1h')"]
     assert not (tmp_path / "outputs").exists()
+
+
+# -- MLflow --------------------------------------------------------------------------------------
+def mlflow_client(store):
+    import os
+
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=store.as_uri())
+
+
+def test_mlflow_run_holds_the_metrics_csv_params_and_artifacts(make_cfg, tmp_path):
+    store = tmp_path / "mlruns"
+    overrides = [*BASE, "trainer.val_every=2", "logger=[csv,mlflow]", f"logger.mlflow.tracking_uri={store}",
+                 "callbacks=default"]
+    s = train(make_cfg(*overrides), str(tmp_path / "run"))
+    client = mlflow_client(store)
+    (run,) = client.search_runs([client.get_experiment_by_name("dlrun").experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "run"
+    with open(tmp_path / "run/metrics.csv", newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    for column in csv_rows[0]:
+        if column == "epoch":
+            continue
+        history = {m.step: m.value for m in client.get_metric_history(run.info.run_id, column)}
+        expected = {int(r["epoch"]): float(r[column]) for r in csv_rows if r[column] != ""}
+        assert history == pytest.approx(expected, rel=1e-6), column
+    assert run.data.metrics["test_acc"] == pytest.approx(s["test"]["acc"])
+    assert run.data.params["trainer.batch_size"] == "64" and run.data.params["model.hidden"] == "[32]"
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"summary.json", "curves.png"}
+
+
+def test_mlflow_resumed_run_continues_its_mlflow_run(make_cfg, tmp_path):
+    store = tmp_path / "mlruns"
+    overrides = [*BASE, "logger=[csv,mlflow]", f"logger.mlflow.tracking_uri={store}"]
+    interrupted_then_resumed(make_cfg, tmp_path / "run", overrides)
+    client = mlflow_client(store)
+    (run,) = client.search_runs([client.get_experiment_by_name("dlrun").experiment_id])
+    assert run.info.status == "FINISHED"
+    history = client.get_metric_history(run.info.run_id, "val_acc")
+    assert [m.step for m in history] == [1, 2, 3]
+    assert [m.value for m in history] == [float(r["val_acc"]) for r in rows(tmp_path / "run")]
+
+
+@pytest.mark.slow
+def test_mlflow_groups_a_sweep_in_one_experiment(tmp_path):
+    store = tmp_path / "mlruns"
+    res = run_dlrun("-m", "dataset=digits", "model.hidden=[16]", "trainer.epochs=1", "trainer.seed=0,1",
+                    "trainer.progress=false", "logger=[csv,mlflow]", f"logger.mlflow.tracking_uri={store}",
+                    f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    client = mlflow_client(store)
+    experiment = client.get_experiment_by_name(f"dlrun sweep {tmp_path / 'sweep'}")
+    runs = client.search_runs([experiment.experiment_id])
+    names = sorted(r.info.run_name for r in runs)  # the run folders inside the sweep folder
+    assert len(names) == 2 and names[0].startswith("0_") and names[1].startswith("1_")
+    assert names[1].endswith("trainer.seed=1")
+    assert all(r.info.status == "FINISHED" and "val_acc" in r.data.metrics for r in runs)
