@@ -101,7 +101,8 @@ class Trainer:
         self.best_checkpoint: dict | None = None  # best.pt's content, kept here when nothing is saved
         self.state = TrainState({"model": self.model, "optimizer": self.optimizer, "schedule": self.schedule,
                                  "scaler": self.scaler, "early_stopping": self.early_stopping,
-                                 "averaging": self.averaging, "top_k": self.top_k}, rng)
+                                 "averaging": self.averaging,
+                                 "top_k": self.top_k if self.top_k.k > 1 else None}, rng)
         self.callbacks: list = build_callbacks(cfg) if self.dist.is_main else []
         self.stop_signal: int | None = None  # set by the signal handler, in this process
         self.stopping = False  # a stop signal every rank knows of (set by check)
