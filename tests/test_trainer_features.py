@@ -11,8 +11,8 @@ import signal
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_dlrun
+
 from dlrun.data.core import RawData
 from dlrun.data.mix import BatchMix, cutmix
 from dlrun.errors import DlrunError
@@ -57,8 +57,12 @@ def interrupted_then_resumed(make_cfg, run_dir, overrides):
 
 FEATURES = {
     "accumulate": ["trainer.accumulate=3"],
-    "accumulate+warmup+step-schedule": ["trainer.accumulate=2", "sched=cosine", "sched.interval=step",
-                                        "sched.warmup_steps=5"],
+    "accumulate+warmup+step-schedule": [
+        "trainer.accumulate=2",
+        "sched=cosine",
+        "sched.interval=step",
+        "sched.warmup_steps=5",
+    ],
     "limit_batches": ["trainer.limit_batches=7"],
     "overfit_batches": ["trainer.overfit_batches=3"],
     "save_top_k": ["trainer.save_top_k=2", "trainer.epochs=4"],
@@ -103,8 +107,17 @@ def test_accumulating_two_batches_of_16_is_one_batch_of_32(make_cfg, tmp_path):
 
 def test_accumulation_steps_on_a_short_last_group(make_cfg, tmp_path):
     # 1216 samples / 64 = 19 batches; groups of 3: 6 full + 1 of one batch = 7 steps an epoch
-    train(make_cfg("dataset=digits", "dataset.train_subset=1216", "model.hidden=[16]", "trainer.batch_size=64",
-                   "trainer.epochs=2", "trainer.accumulate=3"), str(tmp_path))
+    train(
+        make_cfg(
+            "dataset=digits",
+            "dataset.train_subset=1216",
+            "model.hidden=[16]",
+            "trainer.batch_size=64",
+            "trainer.epochs=2",
+            "trainer.accumulate=3",
+        ),
+        str(tmp_path),
+    )
     assert torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)["step"] == 14
 
 
@@ -118,8 +131,14 @@ def test_limit_batches_shortens_every_pass(make_cfg, tmp_path):
 
 
 def test_overfit_batches_trains_and_validates_on_the_same_batches(make_cfg, tmp_path):
-    cfg = make_cfg("dataset=digits", "model.hidden=[64]", "trainer.batch_size=16", "trainer.overfit_batches=2",
-                   "optim.lr=0.01", "trainer.epochs=60")
+    cfg = make_cfg(
+        "dataset=digits",
+        "model.hidden=[64]",
+        "trainer.batch_size=16",
+        "trainer.overfit_batches=2",
+        "optim.lr=0.01",
+        "trainer.epochs=60",
+    )
     trainer = Trainer(cfg, str(tmp_path))
     assert torch.equal(trainer.data.train.x, trainer.data.val.x) and len(trainer.data.val) == 32
     trainer.fit()
@@ -129,13 +148,16 @@ def test_overfit_batches_trains_and_validates_on_the_same_batches(make_cfg, tmp_
 
 @pytest.mark.slow
 def test_fast_dev_run_checks_the_pipeline_in_a_temporary_folder(tmp_path):
-    res = run_dlrun("dataset=digits", "model.hidden=[16]", "trainer.fast_dev_run=true", "trainer.progress=false",
-                    cwd=tmp_path)
+    res = run_dlrun(
+        "dataset=digits", "model.hidden=[16]", "trainer.fast_dev_run=true", "trainer.progress=false", cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     assert "fast_dev_run: the pipeline works" in res.stdout
-    run_dir = next(line.split("run folder: ")[1].strip() for line in res.stdout.splitlines()
-                   if line.startswith("fast_dev_run:"))
+    run_dir = next(
+        line.split("run folder: ")[1].strip() for line in res.stdout.splitlines() if line.startswith("fast_dev_run:")
+    )
     from pathlib import Path
+
     run_dir = Path(run_dir)
     try:
         assert "dlrun-fast-dev-run-" in str(run_dir) and not (tmp_path / "outputs").exists()
@@ -184,8 +206,10 @@ def test_max_time_stops_cleanly_and_the_run_resumes(make_cfg, tmp_path):
 
 
 def test_val_every_validates_every_nth_and_the_last_epoch(make_cfg, tmp_path):
-    s = train(make_cfg(*BASE, "trainer.epochs=5", "trainer.val_every=2", "regularization=[early_stopping]",
-                       "sched=plateau"), str(tmp_path))
+    s = train(
+        make_cfg(*BASE, "trainer.epochs=5", "trainer.val_every=2", "regularization=[early_stopping]", "sched=plateau"),
+        str(tmp_path),
+    )
     validated = [r["epoch"] for r in rows(tmp_path) if r["val_acc"] != ""]
     assert validated == ["2", "4", "5"] and s["best_epoch"] in (2, 4, 5)
 
@@ -204,13 +228,19 @@ def test_ema_weights_are_what_best_pt_holds(make_cfg, tmp_path):
 
 
 def test_ema_update_is_the_exponential_average(make_cfg, tmp_path):
-    trainer = Trainer(make_cfg(*BASE, "trainer.epochs=1", "trainer.limit_batches=2", "regularization=[ema]",
-                               "regularization.ema.decay=0.5"), str(tmp_path))
+    trainer = Trainer(
+        make_cfg(
+            *BASE, "trainer.epochs=1", "trainer.limit_batches=2", "regularization=[ema]", "regularization.ema.decay=0.5"
+        ),
+        str(tmp_path),
+    )
     w0 = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     snapshots = []
     after_step = trainer.averaging.after_step
-    trainer.averaging.after_step = lambda step: (after_step(step), snapshots.append(
-        {k: v.clone() for k, v in trainer.model.state_dict().items()}))
+    trainer.averaging.after_step = lambda step: (
+        after_step(step),
+        snapshots.append({k: v.clone() for k, v in trainer.model.state_dict().items()}),
+    )
     trainer.fit()
     ema = trainer.averaging.weights()
     for k in w0:  # the first update copies the weights, the second averages with decay 0.5
@@ -218,8 +248,16 @@ def test_ema_update_is_the_exponential_average(make_cfg, tmp_path):
 
 
 def test_swa_averages_epochs_recomputes_batch_norm_and_takes_over_the_lr(make_cfg, tmp_path):
-    s = train(make_cfg(*BASE, "trainer.epochs=4", "regularization=[swa,batchnorm]", "regularization.swa.start=0.5",
-                       "regularization.swa.lr=0.0002"), str(tmp_path))
+    s = train(
+        make_cfg(
+            *BASE,
+            "trainer.epochs=4",
+            "regularization=[swa,batchnorm]",
+            "regularization.swa.start=0.5",
+            "regularization.swa.lr=0.0002",
+        ),
+        str(tmp_path),
+    )
     assert "swa (from epoch 3" in s["averaged_weights"]
     last = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)
     assert int(last["averaging"]["averaged"]["n_averaged"]) == 2  # epochs 3 and 4
@@ -246,8 +284,14 @@ def balanced_accuracy(s):
 
 
 def test_balanced_sampler_raises_balanced_accuracy_on_imbalanced_data(make_cfg, tmp_path):
-    common = ["dataset=digits", f"dataset._target_={__name__}.load_imbalanced_digits", "model.hidden=[32]",
-              "trainer.batch_size=32", "trainer.epochs=8", "trainer.val_fraction=0.05"]
+    common = [
+        "dataset=digits",
+        f"dataset._target_={__name__}.load_imbalanced_digits",
+        "model.hidden=[32]",
+        "trainer.batch_size=32",
+        "trainer.epochs=8",
+        "trainer.val_fraction=0.05",
+    ]
     plain = train(make_cfg(*common), str(tmp_path / "random"))
     balanced = train(make_cfg(*common, "dataset.sampler=balanced"), str(tmp_path / "balanced"))
     assert balanced_accuracy(balanced) > balanced_accuracy(plain) + 0.05
@@ -284,18 +328,21 @@ def test_cutmix_pastes_a_box_and_reports_the_share_kept():
 
 
 # -- bad values ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("override,message", [
-    ("trainer.accumulate=0", "trainer.accumulate: must be >= 1"),
-    ("trainer.save_top_k=0", "trainer.save_top_k: must be >= 1"),
-    ("trainer.max_time=90min", "trainer.max_time: must be HH:MM:SS"),
-    ("trainer.max_time=00:61:00", "trainer.max_time: must be HH:MM:SS"),
-    ("trainer.limit_batches=0", "trainer.limit_batches: must be >= 1"),
-    ("trainer.val_every=0", "trainer.val_every: must be > 0"),
-    ("+regularization=[ema] regularization.ema.decay=1.0", "regularization.ema.decay: must be in (0, 1)"),
-    ("dataset=diabetes dataset.sampler=balanced", "dataset.sampler=balanced needs a classification dataset"),
-    ("dataset.sampler=uniform", "dataset.sampler: must be one of random, balanced"),
-    ("dataset=diabetes regularization=[mixup]", "regularization=[mixup] needs a classification dataset"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("trainer.accumulate=0", "trainer.accumulate: must be >= 1"),
+        ("trainer.save_top_k=0", "trainer.save_top_k: must be >= 1"),
+        ("trainer.max_time=90min", "trainer.max_time: must be HH:MM:SS"),
+        ("trainer.max_time=00:61:00", "trainer.max_time: must be HH:MM:SS"),
+        ("trainer.limit_batches=0", "trainer.limit_batches: must be >= 1"),
+        ("trainer.val_every=0", "trainer.val_every: must be > 0"),
+        ("+regularization=[ema] regularization.ema.decay=1.0", "regularization.ema.decay: must be in (0, 1)"),
+        ("dataset=diabetes dataset.sampler=balanced", "dataset.sampler=balanced needs a classification dataset"),
+        ("dataset.sampler=uniform", "dataset.sampler: must be one of random, balanced"),
+        ("dataset=diabetes regularization=[mixup]", "regularization=[mixup] needs a classification dataset"),
+    ],
+)
 def test_bad_values_are_one_line_errors(override, message):
     from dlrun.cli import composing
 
@@ -310,7 +357,8 @@ def test_a_bad_value_creates_no_folder(tmp_path):
     res = run_dlrun("trainer.max_time=1h", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "dlrun: error: trainer.max_time: must be HH:MM:SS, e.g. 01:30:00 (got '1h')"]
+        "dlrun: error: trainer.max_time: must be HH:MM:SS, e.g. 01:30:00 (got '1h')"
+    ]
     assert not (tmp_path / "outputs").exists()
 
 
@@ -326,8 +374,13 @@ def mlflow_client(store):
 
 def test_mlflow_run_holds_the_metrics_csv_params_and_artifacts(make_cfg, tmp_path):
     store = tmp_path / "mlruns"
-    overrides = [*BASE, "trainer.val_every=2", "logger=[csv,mlflow]", f"logger.mlflow.tracking_uri={store}",
-                 "callbacks=default"]
+    overrides = [
+        *BASE,
+        "trainer.val_every=2",
+        "logger=[csv,mlflow]",
+        f"logger.mlflow.tracking_uri={store}",
+        "callbacks=default",
+    ]
     s = train(make_cfg(*overrides), str(tmp_path / "run"))
     client = mlflow_client(store)
     (run,) = client.search_runs([client.get_experiment_by_name("dlrun").experiment_id])
@@ -360,9 +413,18 @@ def test_mlflow_resumed_run_continues_its_mlflow_run(make_cfg, tmp_path):
 @pytest.mark.slow
 def test_mlflow_groups_a_sweep_in_one_experiment(tmp_path):
     store = tmp_path / "mlruns"
-    res = run_dlrun("-m", "dataset=digits", "model.hidden=[16]", "trainer.epochs=1", "trainer.seed=0,1",
-                    "trainer.progress=false", "logger=[csv,mlflow]", f"logger.mlflow.tracking_uri={store}",
-                    f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    res = run_dlrun(
+        "-m",
+        "dataset=digits",
+        "model.hidden=[16]",
+        "trainer.epochs=1",
+        "trainer.seed=0,1",
+        "trainer.progress=false",
+        "logger=[csv,mlflow]",
+        f"logger.mlflow.tracking_uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     client = mlflow_client(store)
     experiment = client.get_experiment_by_name(f"dlrun sweep {tmp_path / 'sweep'}")

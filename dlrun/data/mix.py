@@ -21,8 +21,9 @@ from dlrun.errors import DlrunError
 
 
 class BatchMix:
-    def __init__(self, mixup_alpha: float | None, cutmix_alpha: float | None, num_classes: int,
-                 generator: torch.Generator):
+    def __init__(
+        self, mixup_alpha: float | None, cutmix_alpha: float | None, num_classes: int, generator: torch.Generator
+    ):
         self.mixup_alpha, self.cutmix_alpha = mixup_alpha, cutmix_alpha
         self.num_classes, self.generator = num_classes, generator
 
@@ -33,7 +34,8 @@ class BatchMix:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mixed inputs, soft targets, the label with the larger share of each sample)."""
         use_cutmix = self.cutmix_alpha is not None and (
-            self.mixup_alpha is None or float(torch.rand(1, generator=self.generator)) < 0.5)
+            self.mixup_alpha is None or float(torch.rand(1, generator=self.generator)) < 0.5
+        )
         if use_cutmix:
             lam = self._beta(self.cutmix_alpha)
             x, lam = cutmix(x, lam, self.generator)
@@ -66,6 +68,8 @@ def build_mix(reg, data, generator: torch.Generator) -> BatchMix | None:
     if not data.is_classification:
         raise DlrunError("regularization=[mixup]/[cutmix] needs a classification dataset (this one is regression)")
     if cut is not None and len(data.input_shape) != 3:
-        raise DlrunError(f"regularization=[cutmix] needs image data (C, H, W); this dataset gives "
-                         f"{tuple(data.input_shape)} (mixup works on any input)")
+        raise DlrunError(
+            f"regularization=[cutmix] needs image data (C, H, W); this dataset gives "
+            f"{tuple(data.input_shape)} (mixup works on any input)"
+        )
     return BatchMix(mixup.alpha if mixup else None, cut.alpha if cut else None, data.num_classes, generator)

@@ -42,8 +42,8 @@ def names(run_dir: Path) -> tuple[str, str]:
 
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         sweep = Path(HydraConfig.get().sweep.dir)
-        inside = run_dir.resolve().relative_to(sweep.resolve()) if run_dir.resolve().is_relative_to(sweep.resolve()) else run_dir.name
-        return f"dlrun sweep {sweep}", str(inside)
+        here, top = run_dir.resolve(), sweep.resolve()
+        return f"dlrun sweep {sweep}", str(here.relative_to(top) if here.is_relative_to(top) else run_dir.name)
     return "dlrun", run_dir.name
 
 
@@ -71,23 +71,27 @@ class MLflowLogger:
             experiment = self.experiment or experiment
             found = self.client.get_experiment_by_name(experiment)
             experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
-            run = self.client.create_run(experiment_id, run_name=run_name,
-                                         tags={"dlrun.run_dir": str(self.path.resolve())})
+            run = self.client.create_run(
+                experiment_id, run_name=run_name, tags={"dlrun.run_dir": str(self.path.resolve())}
+            )
             self.run_id = run.info.run_id
             self.log(params=flat_hparams(trainer.cfg, _hydra_choices()))
             self.save_state()
         self.on_epoch_end(trainer, None)  # epochs last.pt holds but the last session did not log
 
     def on_epoch_end(self, trainer, row) -> None:
-        for r in trainer.rows[self.logged:]:
+        for r in trainer.rows[self.logged :]:
             self.log(metrics={k: v for k, v in r.items() if k != "epoch" and v is not None}, step=int(r["epoch"]))
         if len(trainer.rows) > self.logged:
             self.logged = len(trainer.rows)
             self.save_state()
 
     def on_fit_end(self, trainer, summary: dict) -> None:
-        test = {f"test_{k}": v for k, v in (summary.get("test") or {}).items()
-                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        test = {
+            f"test_{k}": v
+            for k, v in (summary.get("test") or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
         if test:
             self.log(metrics=test, step=trainer.epoch)
         for name in ("summary.json", "curves.png"):
@@ -101,9 +105,11 @@ class MLflowLogger:
         from mlflow.entities import Metric, Param
 
         now = int(time.time() * 1000)
-        self.client.log_batch(self.run_id,
-                              metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
-                              params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()])
+        self.client.log_batch(
+            self.run_id,
+            metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
+            params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
+        )
 
     def save_state(self) -> None:
         text = json.dumps({"tracking_uri": self.uri, "run_id": self.run_id, "epochs_logged": self.logged})

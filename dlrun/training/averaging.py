@@ -28,9 +28,12 @@ class Averaging:
 
     def describe(self) -> str:
         if self.kind == "ema":
-            return f"ema (decay {self.cfg.decay}{', warmup' if self.cfg.warmup else ''}): validation, best.pt and the test use the averaged weights"
-        return (f"swa (from epoch {self.first_epoch}, batch-norm statistics recomputed): validation, best.pt "
-                "and the test use the averaged weights from then on")
+            warmup = ", warmup" if self.cfg.warmup else ""
+            return f"ema (decay {self.cfg.decay}{warmup}): validation, best.pt and the test use the averaged weights"
+        return (
+            f"swa (from epoch {self.first_epoch}, batch-norm statistics recomputed): validation, best.pt "
+            "and the test use the averaged weights from then on"
+        )
 
     @property
     def active(self) -> bool:

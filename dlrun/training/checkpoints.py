@@ -28,9 +28,9 @@ class TopK:
         self.kept.append({"epoch": epoch, "value": value, "path": f"checkpoints/{TOP}/{name}.pt"})
         # best first; among equal values the earlier epoch first
         self.kept.sort(key=lambda e: (-e["value"] if self.mode == "max" else e["value"], e["epoch"]))
-        for dropped in self.kept[self.k:]:
+        for dropped in self.kept[self.k :]:
             self._remove(dropped["path"])
-        del self.kept[self.k:]
+        del self.kept[self.k :]
 
     def _remove(self, path: str) -> None:
         if self.folder.writable:
@@ -48,6 +48,6 @@ class TopK:
         self.kept = [dict(e) for e in state["kept"]]
         top = Path(self.folder.path) / "checkpoints" / TOP
         listed = {e["path"] for e in self.kept}
-        for f in (top.glob("*.pt") if top.is_dir() else []):
+        for f in top.glob("*.pt") if top.is_dir() else []:
             if f"checkpoints/{TOP}/{f.name}" not in listed:
                 self._remove(f"checkpoints/{TOP}/{f.name}")

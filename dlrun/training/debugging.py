@@ -11,6 +11,7 @@ from omegaconf import DictConfig, open_dict
 
 from dlrun.data.core import Data, HostSplit, Split
 
+
 def dev_run_config(cfg: DictConfig) -> DictConfig:
     """fast_dev_run=true means one epoch of one batch per pass."""
     if not cfg.trainer.fast_dev_run:

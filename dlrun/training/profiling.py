@@ -20,9 +20,12 @@ class StepProfiler:
     def __init__(self, run_dir: Path, device: torch.device):
         self.run_dir, self.device = Path(run_dir), device
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-        self.prof = profile(activities=activities, record_shapes=True,
-                            schedule=schedule(wait=WAIT, warmup=WARMUP, active=ACTIVE, repeat=1),
-                            on_trace_ready=self.report)
+        self.prof = profile(
+            activities=activities,
+            record_shapes=True,
+            schedule=schedule(wait=WAIT, warmup=WARMUP, active=ACTIVE, repeat=1),
+            on_trace_ready=self.report,
+        )
         self.prof.start()
         self.running, self.steps, self.reported = True, 0, False
 
@@ -41,8 +44,14 @@ class StepProfiler:
         trace = self.run_dir / TRACE
         trace.parent.mkdir(exist_ok=True)
         prof.export_chrome_trace(str(trace))
-        log.info("profile of %d training steps (after %d warm-up), top %d ops by self time; trace: %s\n%s",
-                 ACTIVE, WARMUP, TOP_OPS, trace, table)
+        log.info(
+            "profile of %d training steps (after %d warm-up), top %d ops by self time; trace: %s\n%s",
+            ACTIVE,
+            WARMUP,
+            TOP_OPS,
+            trace,
+            table,
+        )
         self.reported = True
 
     def close(self) -> None:
@@ -51,5 +60,8 @@ class StepProfiler:
             self.running = False
             self.prof.stop()
             if not self.reported:
-                log.warning("trainer.profile: the run took %d of the %d steps the profile needs; no profile",
-                            self.steps, WAIT + WARMUP + ACTIVE)
+                log.warning(
+                    "trainer.profile: the run took %d of the %d steps the profile needs; no profile",
+                    self.steps,
+                    WAIT + WARMUP + ACTIVE,
+                )

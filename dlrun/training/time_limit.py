@@ -16,6 +16,9 @@ class TimeLimit:
         return self.seconds is not None and elapsed >= self.seconds
 
     def stop(self, run_dir, epoch: int, step: int) -> RunStopped:
-        return RunStopped("interrupted", f"trainer.max_time={self.text} reached after {epoch} epochs and "
-                                         f"{step} steps; continue with: dlrun resume {run_dir} "
-                                         f"trainer.max_time=<longer>")
+        return RunStopped(
+            "interrupted",
+            f"trainer.max_time={self.text} reached after {epoch} epochs and "
+            f"{step} steps; continue with: dlrun resume {run_dir} "
+            f"trainer.max_time=<longer>",
+        )
