@@ -433,3 +433,47 @@ def test_mlflow_groups_a_sweep_in_one_experiment(tmp_path):
     assert len(names) == 2 and names[0].startswith("0_") and names[1].startswith("1_")
     assert names[1].endswith("trainer.seed=1")
     assert all(r.info.status == "FINISHED" and "val_acc" in r.data.metrics for r in runs)
+
+
+@pytest.mark.slow
+def test_ddp_accumulation_averaging_and_time_limit_resume_exactly(tmp_path):
+    """Two processes (gloo): every rank stops at the same optimizer step when max_time passes (the
+    flag is agreed), and the resumed run equals the uninterrupted one."""
+    import subprocess
+    import sys
+
+    run = [
+        "trainer.strategy=ddp",
+        "dataset=digits",
+        "model.hidden=[16]",
+        "trainer.epochs=2",
+        "trainer.progress=false",
+        "trainer.accumulate=2",
+        "regularization=[ema]",
+        "trainer.save_top_k=2",
+    ]
+
+    def torchrun(*args):
+        res = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "dlrun", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+
+    torchrun(*run, f"hydra.run.dir={tmp_path / 'reference'}")
+    torchrun(*run, "trainer.max_time=00:00:00", f"hydra.run.dir={tmp_path / 'run'}")
+    s = summary(tmp_path / "run")
+    assert s["status"] == "interrupted" and "max_time" in s["error"]
+    assert torch.load(tmp_path / "run/checkpoints/last.pt", weights_only=True)["step"] == 1
+    torchrun("resume", str(tmp_path / "run"), "trainer.max_time=null")
+
+    def weights_and_val(r):  # the interrupted epoch's train_* columns aside: last.pt holds rank 0's
+        return [{k: v for k, v in row.items() if not k.startswith("train_")} for row in rows(r)]  # sums only
+
+    assert weights_and_val(tmp_path / "run") == weights_and_val(tmp_path / "reference")
+    assert rows(tmp_path / "run")[1:] == rows(tmp_path / "reference")[1:]
+    assert summary(tmp_path / "run")["test"] == summary(tmp_path / "reference")["test"]
+    assert summary(tmp_path / "run")["top_k"] == summary(tmp_path / "reference")["top_k"]
