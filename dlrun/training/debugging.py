@@ -4,6 +4,7 @@ passes), `trainer.overfit_batches=N` (train and validate on the same N batches) 
 folder). They act on the data (fewer samples in val/test, the same ones in train and val) and on
 the number of training batches per epoch; the loop itself is the ordinary one."""
 
+import copy
 import dataclasses
 import math
 
@@ -16,7 +17,7 @@ def dev_run_config(cfg: DictConfig) -> DictConfig:
     """fast_dev_run=true means one epoch of one batch per pass."""
     if not cfg.trainer.fast_dev_run:
         return cfg
-    cfg = cfg.copy()
+    cfg = copy.deepcopy(cfg)  # the caller's config stays as it was
     with open_dict(cfg):
         cfg.trainer.epochs, cfg.trainer.limit_batches = 1, 1
     return cfg
