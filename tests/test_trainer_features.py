@@ -477,3 +477,24 @@ def test_ddp_accumulation_averaging_and_time_limit_resume_exactly(tmp_path):
     assert rows(tmp_path / "run")[1:] == rows(tmp_path / "reference")[1:]
     assert summary(tmp_path / "run")["test"] == summary(tmp_path / "reference")["test"]
     assert summary(tmp_path / "run")["top_k"] == summary(tmp_path / "reference")["top_k"]
+
+
+def test_limits_take_the_first_rows_of_a_host_split_and_of_its_index():
+    from dlrun.data.core import HostSplit
+    from dlrun.training.debugging import head
+
+    raw = torch.arange(10.0).unsqueeze(1)
+    plain = HostSplit(raw, torch.arange(10), torch.zeros(1), torch.ones(1), torch.device("cpu"))
+    indexed = HostSplit(
+        raw, torch.arange(4), torch.zeros(1), torch.ones(1), torch.device("cpu"), index=torch.tensor([7, 2, 9, 4])
+    )
+    assert head(plain, 3).rows(torch.arange(3)).flatten().tolist() == [0.0, 1.0, 2.0]
+    assert head(indexed, 2).rows(torch.arange(2)).flatten().tolist() == [7.0, 2.0] and len(head(indexed, 2)) == 2
+
+
+def test_val_every_without_a_validation_split(make_cfg, tmp_path):
+    s = train(
+        make_cfg(*BASE, "trainer.val_fraction=0", "trainer.val_every=2", "trainer.monitor=train_loss"), str(tmp_path)
+    )
+    assert s["status"] == "completed" and s["best_epoch"] == 3  # best = the last epoch without val
+    assert "val_loss" not in rows(tmp_path)[0]
