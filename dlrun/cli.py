@@ -32,6 +32,22 @@ RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoi
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 # the Optuna direction that optimizes a monitored metric (conf/hparams_search/optuna.yaml)
 OmegaConf.register_new_resolver("dlrun_direction", optuna_direction, replace=True)
+_SCRATCH: list[str] = []  # trainer.fast_dev_run's temporary folder, one per process
+
+
+def scratch_dir(fast_dev_run) -> str:
+    """The `dlrun_scratch` resolver that prefixes hydra.run.dir/sweep.dir: a temporary folder (with
+    a trailing slash) for trainer.fast_dev_run=true, else ''."""
+    if str(fast_dev_run).lower() != "true":
+        return ""
+    if not _SCRATCH:
+        import tempfile
+
+        _SCRATCH.append(tempfile.mkdtemp(prefix="dlrun-fast-dev-run-"))
+    return _SCRATCH[0] + "/"
+
+
+OmegaConf.register_new_resolver("dlrun_scratch", scratch_dir, replace=True)
 
 
 FULL_ERRORS = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user's choice, read before dlrun sets it
