@@ -56,11 +56,11 @@ def test_shell_completion():
     line = "dlrun logger="
     query = subprocess.run([script, "-sc", "query=bash"], capture_output=True, text=True,
                            env={**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line))})
-    assert query.stdout.split() == ["logger=csv", "logger=tensorboard"]
+    assert query.stdout.split() == ["logger=csv", "logger=mlflow", "logger=tensorboard"]
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["logger=[wandb]"], "unknown logger 'wandb' (choose from: csv, tensorboard)"),
+    (["logger=[wandb]"], "unknown logger 'wandb' (choose from: csv, mlflow, tensorboard)"),
     (["logger=tensorboard"], None),  # a single choice is a list of one; every logger brings csv
     (["+logger.tensorboard.every=5"], "unknown key logger.tensorboard.every"),
 ])
