@@ -32,6 +32,22 @@ RESUME = False  # set by `dlrun resume`: the run continues from its own checkpoi
 OmegaConf.register_new_resolver("dlrun_run_id", lambda: RUN_ID, replace=True)
 # the Optuna direction that optimizes a monitored metric (conf/hparams_search/optuna.yaml)
 OmegaConf.register_new_resolver("dlrun_direction", optuna_direction, replace=True)
+_SCRATCH: list[str] = []  # trainer.fast_dev_run's temporary folder, one per process
+
+
+def scratch_dir(fast_dev_run) -> str:
+    """The `dlrun_scratch` resolver that prefixes hydra.run.dir/sweep.dir: a temporary folder (with
+    a trailing slash) for trainer.fast_dev_run=true, else ''."""
+    if str(fast_dev_run).lower() != "true":
+        return ""
+    if not _SCRATCH:
+        import tempfile
+
+        _SCRATCH.append(tempfile.mkdtemp(prefix="dlrun-fast-dev-run-"))
+    return _SCRATCH[0] + "/"
+
+
+OmegaConf.register_new_resolver("dlrun_scratch", scratch_dir, replace=True)
 
 
 FULL_ERRORS = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user's choice, read before dlrun sets it
@@ -97,19 +113,24 @@ def composing(config_dir: str | None):
 
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
 
-    def check(overrides: list[str], config_name: str, device: bool = True, sweeper: bool = False) -> DictConfig:
-        """`sweeper`: also resolve hydra.sweeper (e.g. the search direction from trainer.monitor)."""
+    def check(overrides: list[str], config_name: str, device: bool = True,
+              sweeper: list[str] | None = None) -> DictConfig:
+        """`sweeper` (the sweep's command line): also resolve hydra.sweeper (e.g. the search direction
+        from trainer.monitor) and check a search's space, sampler and pruner (dlrun.tuning.check)."""
         try:
             cfg = compose(config_name, overrides=overrides + extra, return_hydra_config=sweeper)
         except Exception as e:
             if full_errors():
                 raise
             raise DlrunError(_explain(e)) from e
-        if sweeper:
+        if sweeper is not None:
             try:
                 OmegaConf.to_container(cfg.hydra.sweeper, resolve=True)
             except Exception as e:
                 raise DlrunError(f"hydra.sweeper: {one_line(root_cause(e))}") from e
+            from dlrun.tuning.check import check_search
+
+            check_search(cfg.hydra.sweeper, cfg.trainer.monitor, sweeper)
             with open_dict(cfg):
                 del cfg["hydra"]
         check_config(cfg, device)
@@ -223,7 +244,7 @@ def preflight_sweep(overrides: list[str], config_dir: str | None, config_name: s
                 raise
             raise DlrunError(_explain(e)) from e
         for i, combo in enumerate(combos):
-            check(combo, config_name, device=launcher in LOCAL_LAUNCHERS, sweeper=i == 0)
+            check(combo, config_name, device=launcher in LOCAL_LAUNCHERS, sweeper=overrides if i == 0 else None)
 
 
 # -- the Hydra task: one run --------------------------------------------------------------------
@@ -341,6 +362,8 @@ SUBCOMMANDS = {
     "eval": "dlrun.commands.eval",
     "predict": "dlrun.commands.predict",
     "export": "dlrun.commands.export",
+    "report": "dlrun.commands.report",
+    "lr-find": "dlrun.commands.lr_find",
 }
 
 
@@ -375,6 +398,9 @@ def main() -> None:
             if full_errors():
                 raise
             fail(str(e))
+        from dlrun.tuning.study import register_sweeper
+
+        register_sweeper()
     sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
         single = runs and not args.multirun

@@ -65,8 +65,10 @@ class DatasetOptions:
     augment: Optional[Augment] = MISSING  # the dataset's recipe for regularization=[augment]
     folds: Optional[int] = MISSING  # K-fold cross-validation: fold `fold` of `folds` validates (data/splits.py)
     fold: int = MISSING
+    sampler: str = MISSING  # random | balanced (inverse class frequency, with replacement)
 
     def __post_init__(self):
+        _one_of(self, "sampler", ("random", "balanced"))
         if self.train_subset is not None and self.train_subset < 1:
             raise Invalid("train_subset", f"must be >= 1 or null (got {self.train_subset})")
         if self.folds is not None and self.folds < 2:
@@ -461,9 +463,50 @@ class GradClip:
         _positive(self, "max_norm")
 
 
+@dataclass
+class EMA:
+    decay: float = MISSING
+    warmup: bool = MISSING
+
+    def __post_init__(self):
+        _fraction(self, "decay", low_open=True)
+
+
+@dataclass
+class SWA:
+    start: float = MISSING
+    lr: Optional[float] = MISSING
+    anneal_epochs: int = MISSING
+
+    def __post_init__(self):
+        _fraction(self, "start")
+        if self.lr is not None:
+            _positive(self, "lr")
+        _non_negative(self, "anneal_epochs")
+
+
+@dataclass
+class Mix:
+    """regularization.mixup and regularization.cutmix."""
+    alpha: float = MISSING
+
+    def __post_init__(self):
+        _positive(self, "alpha")
+
+
 REGULARIZATION = {"l1": L1, "l2": L2, "dropout": Dropout, "batchnorm": BatchNorm,
                   "label_smoothing": LabelSmoothing, "early_stopping": EarlyStopping,
-                  "grad_clip": GradClip, "augment": Augment}
+                  "grad_clip": GradClip, "augment": Augment, "ema": EMA, "swa": SWA,
+                  "mixup": Mix, "cutmix": Mix}
+
+
+def parse_duration(text: str) -> float:
+    """trainer.max_time: "HH:MM:SS" (hours may exceed 24; "DD:HH:MM:SS" too) -> seconds."""
+    m = re.fullmatch(r"(?:(\d+):)?(\d+):([0-5]?\d):([0-5]?\d)", str(text).strip())
+    if not m:
+        raise ValueError(f"must be HH:MM:SS, e.g. 01:30:00 (got {text!r})")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in m.groups())
+    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
 
 
 # -- trainer ---------------------------------------------------------------------------------------
@@ -481,9 +524,30 @@ class Trainer:
     strategy: str = MISSING
     compile: bool = MISSING
     compile_backend: str = MISSING
+    accumulate: int = MISSING
+    limit_batches: Optional[int] = MISSING
+    overfit_batches: int = MISSING
+    fast_dev_run: bool = MISSING
+    profile: bool = MISSING
+    save_top_k: int = MISSING
+    max_time: Optional[str] = MISSING
+    val_every: int = MISSING
 
     def __post_init__(self):
         _one_of(self, "strategy", ("single", "ddp"))
+        if self.accumulate < 1:
+            raise Invalid("accumulate", f"must be >= 1 (got {self.accumulate})")
+        if self.save_top_k < 1:
+            raise Invalid("save_top_k", f"must be >= 1 (got {self.save_top_k})")
+        if self.limit_batches is not None and self.limit_batches < 1:
+            raise Invalid("limit_batches", f"must be >= 1 or null (got {self.limit_batches})")
+        _non_negative(self, "overfit_batches")
+        _positive(self, "val_every")
+        if self.max_time is not None:
+            try:
+                parse_duration(self.max_time)
+            except ValueError as e:
+                raise Invalid("max_time", str(e)) from e
         _positive(self, "epochs")
         _non_negative(self, "checkpoint_every_steps")
         if self.batch_size != "full" and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
@@ -554,8 +618,9 @@ def sched_keys() -> tuple[str, ...]:
 # What dlrun passes to a group's `_target_` itself (not from the config), and the dlrun keys it drops
 SUPPLIED = {"dataset": (), "model": ("input_shape", "num_outputs"), "optim": (), "sched": ()}
 DROPPED = {"dataset": dataset_keys, "model": model_keys, "sched": sched_keys}
+from dlrun.reporting.callbacks import CALLBACK_GROUPS  # noqa: E402  (the groups of `_target_` nodes)
+
 OWN_KEYS = {"dataset": DatasetOptions, "model": ModelOptions, "sched": Constant}
-CALLBACK_GROUPS = ("callbacks", "logger")
 
 
 def fields_of(schema: type) -> set[str]:
@@ -624,6 +689,7 @@ def validate(cfg: DictConfig) -> None:
             check_target(OmegaConf.to_container(node), f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")
     _check_without_validation(resolved)
+    _check_task_options(resolved)
 
 
 # -- checks over the whole config, whatever its schema (issue 13) ---------------------------------
@@ -669,3 +735,19 @@ def _check_without_validation(cfg: DictConfig) -> None:
         if isinstance(monitor, str) and monitor.startswith("val_"):
             raise DlrunError(f"{key}={monitor} needs a validation split and trainer.val_fraction=0 has none: "
                              f"watch a train metric (e.g. train_loss) or set trainer.val_fraction > 0")
+
+
+# loaders dlrun ships whose targets are numbers (regression); a user's own loader is checked when
+# its data is loaded (dlrun/data/sampling.py)
+REGRESSION_LOADERS = ("dlrun.data.sklearn_sets.load_diabetes",)
+
+
+def _check_task_options(cfg: DictConfig) -> None:
+    """Options that only make sense for classification, against the datasets dlrun knows."""
+    if cfg.dataset.get("_target_") not in REGRESSION_LOADERS:
+        return
+    if cfg.dataset.get("sampler") == "balanced":
+        raise DlrunError("dataset.sampler=balanced needs a classification dataset (this one is regression)")
+    for name in ("mixup", "cutmix"):
+        if name in (cfg.get("regularization") or {}):
+            raise DlrunError(f"regularization=[{name}] needs a classification dataset (this one is regression)")

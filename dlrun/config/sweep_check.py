@@ -24,6 +24,8 @@ def compositions_to_check(overrides: list[str], is_group: Callable[[str], bool])
             continue  # a search range (Optuna samples it per trial) or a glob: not listed here
         key = override.get_key_element()
         options = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        if not options:
+            raise ValueError(f"{key}: {override.input_line.split('=', 1)[1]} gives no values")
         (group_sweeps if is_group(override.key_or_group) else value_sweeps).append(options)
     firsts = [options[0] for options in value_sweeps]
     combos = [fixed + list(choice) for choice in itertools.product(*group_sweeps)]

@@ -7,17 +7,24 @@ from dlrun.data.core import HostSplit, Split
 
 
 def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.Generator | None = None,
-                    start_batch: int = 0, shard: tuple[int, int] = (0, 1)
-                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                    start_batch: int = 0, shard: tuple[int, int] = (0, 1),
+                    weights: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of normalized inputs and targets on the training device, taken by index: a fresh
     permutation drawn from `generator` each call (training), or in order when no generator is given
     (evaluation). Both paths draw the same permutation, so they give the same batches.
     `start_batch` skips the first batches of the permutation (resuming inside an epoch).
     `shard=(rank, world)`: this process's share under DDP. Every rank draws the same permutation
     and takes every world-th index; for training the last `n % world` samples of the permutation
-    are dropped so that all ranks take the same number of steps."""
+    are dropped so that all ranks take the same number of steps.
+    `weights` (training, dataset.sampler=balanced; see sampling.py): an epoch is n indices drawn
+    with replacement with these probabilities instead of a permutation."""
     n = len(split)
-    order = None if generator is None else torch.randperm(n, generator=generator)
+    if generator is None:
+        order = None
+    elif weights is None:
+        order = torch.randperm(n, generator=generator)
+    else:
+        order = torch.multinomial(weights, n, replacement=True, generator=generator)
     rank, world = shard
     if world > 1:
         order = torch.arange(n) if order is None else order[: n - n % world]

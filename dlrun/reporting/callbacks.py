@@ -13,7 +13,7 @@ conf/logger/ naming it; the run imports its module only when the logger is chose
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-CALLBACK_GROUPS = ("callbacks", "logger")
+CALLBACK_GROUPS = ("callbacks", "logger")  # reports first: loggers ship what they wrote (curves.png)
 EVENTS = ("on_fit_start", "on_epoch_end", "on_fit_end")
 
 

@@ -37,7 +37,7 @@ def scalars(metrics: dict) -> dict[str, float]:
 def format_metrics(row: dict) -> str:
     parts = []
     for key, value in row.items():
-        if key in ("epoch",):
+        if key in ("epoch",) or value is None:  # None: an epoch without validation (trainer.val_every)
             continue
         if key == "lr":
             parts.append(f"lr {value:.3g}")

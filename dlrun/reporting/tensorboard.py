@@ -75,7 +75,7 @@ class TensorBoardLogger:
             self.writer.add_custom_scalars(self.layout(row))
             self.has_layout = True
         for column, value in row.items():
-            if column != "epoch":
+            if column != "epoch" and value is not None:  # None: not validated this epoch
                 self.writer.add_scalar(scalar_tag(column), value, row["epoch"])
         self.writer.flush()  # an epoch is on disk (and in TensorBoard) as soon as it is done
 

@@ -26,7 +26,8 @@ from dlrun.results.run_folder import Run, find_run_folders
 log = logging.getLogger("dlrun")
 
 SUMMARY_CSV = "summary.csv"
-OPTUNA_RESULTS = "optimization_results.yaml"  # written by hydra-optuna-sweeper
+OPTUNA_RESULTS = "optimization_results.yaml"  # written by dlrun's Optuna sweeper (dlrun.tuning.study)
+FINE = ("completed", "pruned")  # a pruned trial was stopped by its search on purpose: not a problem
 
 _finished: list[dict] = []  # set by on_multirun_end in the launching process, read by cli.main
 
@@ -103,7 +104,7 @@ class SweepReport(Callback):
 
 def incomplete_runs() -> str | None:
     """After a sweep: e.g. "2 of 4 runs did not complete (1 diverged, 1 failed)", or None."""
-    bad = [row["status"] for row in _finished if row["status"] != "completed"]
+    bad = [row["status"] for row in _finished if row["status"] not in FINE]
     if not bad:
         return None
     counts = ", ".join(f"{bad.count(s)} {s}" for s in dict.fromkeys(bad))

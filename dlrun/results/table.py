@@ -24,7 +24,7 @@ from dlrun.results.run_folder import Run
 
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
 STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
-                "diverged": "red", "failed": "red", "unknown": "dim"}
+                "pruned": "magenta", "diverged": "red", "failed": "red", "unknown": "dim"}
 
 
 @dataclass

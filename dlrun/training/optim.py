@@ -56,7 +56,10 @@ class Schedule:
         if self.main is not None and self.interval == "step":
             self.main.step()
 
-    def after_epoch(self, val_loss: float) -> None:
+    def after_epoch(self, val_loss: float | None) -> None:
+        """`val_loss` None: the epoch was not validated (trainer.val_every); plateau waits."""
+        if self.plateau and val_loss is None:
+            return
         if self.main is not None and self.interval == "epoch":
             self.main.step(val_loss) if self.plateau else self.main.step()
 

@@ -85,13 +85,14 @@ class TrainState:
     def load_state_dict(self, state: dict, source: str) -> None:
         """Restore from a checkpoint read from `source` (named in errors)."""
         fmt = state.get("format", 1)
-        missing = [k for k in (*self.components, *(f.name for f in fields(Progress)), "rng") if k not in state]
+        needed = (name for name, c in self.components.items() if c is not None)  # a run's optional parts
+        missing = [k for k in (*needed, *(f.name for f in fields(Progress)), "rng") if k not in state]
         if fmt != CHECKPOINT_FORMAT or missing:
             raise DlrunError(f"{source} was written by dlrun {state.get('dlrun', '0.1.0 or older')} "
                              f"(checkpoint format {fmt}{', missing ' + ', '.join(missing) if missing else ''}); "
                              f"this dlrun {dlrun.__version__} resumes format {CHECKPOINT_FORMAT}")
         for name, component in self.components.items():
-            if component is None or state[name] is None:
+            if component is None or state.get(name) is None:
                 continue
             try:
                 component.load_state_dict(state[name])
