@@ -278,8 +278,8 @@ def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
 
     phase = "set-up"  # -> "resumed" once a resume took effect, "fit" once training started
     try:
-        from dlrun.metrics import objective
         from dlrun.config.schema import validate
+        from dlrun.metrics import objective
         from dlrun.results.sweep import share_cores
         from dlrun.training.trainer import Trainer
 

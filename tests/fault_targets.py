@@ -2,7 +2,6 @@
 dataset loader and a model that send a signal to their own process at a chosen moment."""
 
 import os
-import signal
 from pathlib import Path
 
 import torch
@@ -28,8 +27,16 @@ class SignalNet(torch.nn.Module):
     with no training in between: the final test of best.pt). `once`: a file; fires only if it does
     not exist yet (created when firing), so that a resumed run is not signalled again."""
 
-    def __init__(self, input_shape, num_outputs, sig: int = 15, when: str = "val", epochs: int = 1,
-                 once: str | None = None, **ignored):
+    def __init__(
+        self,
+        input_shape,
+        num_outputs,
+        sig: int = 15,
+        when: str = "val",
+        epochs: int = 1,
+        once: str | None = None,
+        **ignored,
+    ):
         super().__init__()
         self.sig, self.when, self.epochs, self.once = sig, when, epochs, once
         self.vals, self.trained = 0, False

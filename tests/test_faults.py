@@ -4,7 +4,6 @@ processes, signals at every phase, odd paths, and values that can never train. T
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import run_dlrun
 from omegaconf import OmegaConf
 
-from conftest import run_dlrun
 from dlrun.commands.resume import hydra_quote
 from dlrun.config.schema import REGULARIZATION, SCHEMAS, Trainer, check_finite, validate
 from dlrun.config.trust import check_targets, trusted_targets
@@ -66,8 +65,9 @@ def test_only_trusted_targets_pass_nested_ones_included():
     assert "torch.optim.lr_scheduler.OneCycleLR" in trusted and "dlrun.cli.main" not in trusted
     good = OmegaConf.create({"model": {"_target_": "dlrun.models.MLP", "hidden": [8]}})
     check_targets(good, trusted, "here")
-    nested = OmegaConf.create({"model": {"_target_": "dlrun.models.MLP",
-                                         "act": [{"_target_": "os.system", "command": "true"}]}})
+    nested = OmegaConf.create(
+        {"model": {"_target_": "dlrun.models.MLP", "act": [{"_target_": "os.system", "command": "true"}]}}
+    )
     with pytest.raises(DlrunError, match=r"model\.act\[0\]\._target_=os\.system in here"):
         check_targets(nested, trusted, "here")
     through = OmegaConf.create({"x": "posix.system", "model": {"_target_": "${x}"}})
@@ -75,8 +75,9 @@ def test_only_trusted_targets_pass_nested_ones_included():
         check_targets(through, trusted, "here")
     # the user's own: named on this command line (also inside a dict value) or in --config-dir
     mine = OmegaConf.create({"model": {"_target_": "mypkg.Net", "sub": {"_target_": "mypkg.Act"}}})
-    check_targets(mine, trusted_targets(overrides=["model._target_=mypkg.Net",
-                                                   "+model.sub={_target_: mypkg.Act}"]), "here")
+    check_targets(
+        mine, trusted_targets(overrides=["model._target_=mypkg.Net", "+model.sub={_target_: mypkg.Act}"]), "here"
+    )
 
 
 def test_a_folder_s_own_config_is_checked_before_use(tmp_path):
@@ -84,7 +85,8 @@ def test_a_folder_s_own_config_is_checked_before_use(tmp_path):
 
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text(
-        "model: {_target_: dlrun.models.MLP, hidden: [8]}\noptim: {_target_: torch.optim.Adam, lr: 0.1}\n")
+        "model: {_target_: dlrun.models.MLP, hidden: [8]}\noptim: {_target_: torch.optim.Adam, lr: 0.1}\n"
+    )
     assert check_folder_config(tmp_path).model.hidden == [8]
     (tmp_path / ".hydra" / "config.yaml").write_text("model: {_target_: subprocess.run, args: [touch, x]}\n")
     with pytest.raises(DlrunError, match="model._target_=subprocess.run in .*config.yaml"):
@@ -100,17 +102,22 @@ def test_targets_in_a_config_dir_are_trusted(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("planted", [
-    ["dataset._target_=posix.system", "+dataset.command='touch {marker}'"],       # a target
-    ["hydra.callbacks.x._target_=posix.system", "+hydra.callbacks.x.command='touch {marker}'"],
-    ["--config-dir={evil}"],                                                        # a flag
-])
+@pytest.mark.parametrize(
+    "planted",
+    [
+        ["dataset._target_=posix.system", "+dataset.command='touch {marker}'"],  # a target
+        ["hydra.callbacks.x._target_=posix.system", "+hydra.callbacks.x.command='touch {marker}'"],
+        ["--config-dir={evil}"],  # a flag
+    ],
+)
 def test_resume_never_calls_what_a_run_folder_names(tmp_path, done_run, planted):
     run_dir = copy_run(done_run, tmp_path / "run")
     marker, evil = tmp_path / "called", tmp_path / "evil"
     overrides = list(OmegaConf.load(run_dir / ".hydra/overrides.yaml"))
-    OmegaConf.save(OmegaConf.create(overrides + [p.format(marker=marker, evil=evil) for p in planted]),
-                   run_dir / ".hydra/overrides.yaml")
+    OmegaConf.save(
+        OmegaConf.create(overrides + [p.format(marker=marker, evil=evil) for p in planted]),
+        run_dir / ".hydra/overrides.yaml",
+    )
     before = folder_bytes(run_dir)
     res = run_dlrun("resume", str(run_dir), "trainer.epochs=2")
     line = one_error_line(res)
@@ -125,8 +132,15 @@ def test_resume_of_a_config_dir_run_needs_that_dir_named_again(tmp_path):
     conf.mkdir(parents=True)
     (conf / "mine.yaml").write_text("_target_: fault_targets.SignalNet\nwhen: never\n")
     run_dir = tmp_path / "run"
-    res = run_dlrun("--config-dir", str(tmp_path / "conf"), "dataset=digits", "model=mine", "trainer.epochs=1",
-                    f"hydra.run.dir={run_dir}", env=USER)
+    res = run_dlrun(
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "dataset=digits",
+        "model=mine",
+        "trainer.epochs=1",
+        f"hydra.run.dir={run_dir}",
+        env=USER,
+    )
     assert res.returncode == 0, res.stderr
     line = one_error_line(run_dlrun("resume", str(run_dir), "trainer.epochs=2", env=USER))
     assert f"--config-dir={tmp_path / 'conf'}" in line
@@ -137,13 +151,16 @@ def test_resume_of_a_config_dir_run_needs_that_dir_named_again(tmp_path):
 
 # -- 2. a refused or failed resume changes nothing ------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("damage,extra,expected", [
-    ("truncate", [], "last.pt cannot be read: truncated or damaged"),
-    ("garbage", [], "last.pt cannot be read"),
-    (None, ["model.hidden=[32]"], "does not match this run's model"),
-    (None, ["optim.lr=-1"], "optim.lr: must be > 0"),
-    (None, ["optim.lr=nan"], "optim.lr: must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "damage,extra,expected",
+    [
+        ("truncate", [], "last.pt cannot be read: truncated or damaged"),
+        ("garbage", [], "last.pt cannot be read"),
+        (None, ["model.hidden=[32]"], "does not match this run's model"),
+        (None, ["optim.lr=-1"], "optim.lr: must be > 0"),
+        (None, ["optim.lr=nan"], "optim.lr: must be a finite number"),
+    ],
+)
 def test_refused_resume_leaves_the_folder_byte_for_byte(tmp_path, done_run, damage, extra, expected):
     run_dir = copy_run(done_run, tmp_path / "run")
     last = run_dir / "checkpoints/last.pt"
@@ -172,8 +189,12 @@ def lock_holder(run_dir: Path, timeout: float = 120) -> int:
 def test_second_writer_is_refused_and_a_killed_holder_s_lock_is_taken_over(tmp_path):
     run_dir = tmp_path / "run"
     slow = [*RUN, "trainer.batch_size=1", "trainer.epochs=50", "trainer.checkpoint_every_steps=50"]
-    proc = subprocess.Popen([sys.executable, "-m", "dlrun", *slow, f"hydra.run.dir={run_dir}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dlrun", *slow, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         pid = lock_holder(run_dir)
         assert pid == proc.pid
@@ -200,8 +221,10 @@ def test_second_writer_is_refused_and_a_killed_holder_s_lock_is_taken_over(tmp_p
 def test_lock_is_exclusive_between_processes_and_freed_by_death(tmp_path):
     from dlrun.results import lock
 
-    code = ("import sys, time; from dlrun.results import lock; lock.acquire(sys.argv[1]); "
-            "print('held', flush=True); time.sleep(60)")
+    code = (
+        "import sys, time; from dlrun.results import lock; lock.acquire(sys.argv[1]); "
+        "print('held', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -228,14 +251,15 @@ def check_sweep_survived(done, sweep_dir: Path, killed_prefix: str, signame: str
     assert len(runs) == n
     for name, s in runs.items():
         if name.startswith(killed_prefix):
-            assert s["status"] == "failed" and s["error"].startswith(f"killed by signal") and signame in s["error"]
+            assert s["status"] == "failed" and s["error"].startswith("killed by signal") and signame in s["error"]
         else:
             assert s["status"] == "completed", (name, s)
     assert (sweep_dir / "summary.csv").read_text().count("\n") == n + 1
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "TerminatedWorkerError" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        f"dlrun: error: 1 of {n} runs did not complete (1 failed); see the table above")
+        f"dlrun: error: 1 of {n} runs did not complete (1 failed); see the table above"
+    )
     assert "killed by signal" in done.stdout  # the end-of-sweep table
 
 
@@ -243,17 +267,34 @@ def check_sweep_survived(done, sweep_dir: Path, killed_prefix: str, signame: str
 def test_joblib_job_killed_by_pid_is_recorded_and_the_sweep_goes_on(tmp_path):
     sweep_dir = tmp_path / "sweep"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dlrun", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1", *RUN,
-         "trainer.epochs=1", "optim.lr=0.001,0.002,0.003", "trainer.batch_size=1", "trainer.checkpoint_every_steps=0",
-         f"hydra.sweep.dir={sweep_dir}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "dlrun",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=1",
+            *RUN,
+            "trainer.epochs=1",
+            "optim.lr=0.001,0.002,0.003",
+            "trainer.batch_size=1",
+            "trainer.checkpoint_every_steps=0",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     deadline = time.time() + 120
     while not list(sweep_dir.glob("0_*/.dlrun.lock")) and time.time() < deadline:
         time.sleep(0.1)
     (first,) = sweep_dir.glob("0_*")
     os.kill(lock_holder(first), signal.SIGKILL)  # the job's process, as the OOM killer would
     out, err = proc.communicate(timeout=300)
-    check_sweep_survived(subprocess.CompletedProcess(proc.args, proc.returncode, out, err),
-                         sweep_dir, "0_", "SIGKILL", 3)
+    check_sweep_survived(
+        subprocess.CompletedProcess(proc.args, proc.returncode, out, err), sweep_dir, "0_", "SIGKILL", 3
+    )
 
 
 @pytest.mark.slow
@@ -262,16 +303,27 @@ def test_submitit_job_that_segfaults_is_recorded_and_the_sweep_goes_on(tmp_path)
     conf.mkdir(parents=True)
     (conf / "crash.yaml").write_text(f"_target_: fault_targets.killing_loader\nsig: {int(signal.SIGSEGV)}\n")
     sweep_dir = tmp_path / "sweep"
-    done = run_dlrun("-m", "--config-dir", str(tmp_path / "conf"), "hydra/launcher=submitit_local",
-                     "hydra.launcher.timeout_min=5", *RUN, "trainer.epochs=1", "dataset=crash,digits",
-                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path, env=USER)
+    done = run_dlrun(
+        "-m",
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+        *RUN,
+        "trainer.epochs=1",
+        "dataset=crash,digits",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+        env=USER,
+    )
     check_sweep_survived(done, sweep_dir, "0_", "SIGSEGV", 2)
 
 
 # -- 5. signals at every phase ------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("when,sig", [("setup", signal.SIGTERM), ("val", signal.SIGINT),
-                                      ("test", signal.SIGTERM), ("test", signal.SIGINT)])
+@pytest.mark.parametrize(
+    "when,sig", [("setup", signal.SIGTERM), ("val", signal.SIGINT), ("test", signal.SIGTERM), ("test", signal.SIGINT)]
+)
 def test_signal_at_each_phase_leaves_a_truthful_status(tmp_path, when, sig):
     run_dir, once = tmp_path / "run", tmp_path / "fired"
     net = [SIGNAL_NET, f"+model.sig={int(sig)}", f"+model.when={when}", "+model.epochs=2", f"+model.once={once}"]
@@ -298,8 +350,12 @@ def test_signal_at_each_phase_leaves_a_truthful_status(tmp_path, when, sig):
 @pytest.mark.slow
 def test_sigterm_around_the_last_writes_never_leaves_running(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "dlrun", *RUN, "trainer.epochs=1", f"hydra.run.dir={run_dir}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dlrun", *RUN, "trainer.epochs=1", f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in proc.stdout:
         if line.startswith("test, per class"):  # the final test is done: plots and files follow
             proc.send_signal(signal.SIGTERM)
@@ -348,7 +404,7 @@ def test_a_loader_path_that_cannot_be_used_is_one_line_naming_the_key(tmp_path):
 def test_odd_run_folder_paths_work_for_run_resume_and_compare(tmp_path):
     # (a folder name with "${" cannot be a Hydra run folder at all: Hydra reads its output_dir as an
     # interpolation when it sets up the log file)
-    run_dir = tmp_path / "it's a \"run\" =1,[2] {x} $y é"
+    run_dir = tmp_path / 'it\'s a "run" =1,[2] {x} $y é'
     res = run_dlrun(*RUN, "trainer.epochs=1", f"hydra.run.dir={hydra_quote(str(run_dir))}")
     assert res.returncode == 0, res.stderr
     assert summary(run_dir)["status"] == "completed"
@@ -361,7 +417,7 @@ def test_odd_run_folder_paths_work_for_run_resume_and_compare(tmp_path):
     assert "completed" in res.stdout
 
 
-@pytest.mark.parametrize("value", ["it's a \"run\" =1,[2] {x} ${y} é", "a\\", "b\\'c", "d\\\\"])
+@pytest.mark.parametrize("value", ['it\'s a "run" =1,[2] {x} ${y} é', "a\\", "b\\'c", "d\\\\"])
 def test_hydra_quote_round_trips(value):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -448,12 +504,15 @@ def test_splits_that_leave_a_set_empty_are_refused():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides,expected", [
-    (["trainer.val_fraction=0.9999"], "trainer.val_fraction=0.9999 leaves no training sample"),
-    (["dataset.test_fraction=0.001"], "dataset.test_fraction=0.001"),
-    (["optim.lr=inf"], "optim.lr: must be a finite number"),
-    (["+foo=1"], "unknown key foo"),
-])
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (["trainer.val_fraction=0.9999"], "trainer.val_fraction=0.9999 leaves no training sample"),
+        (["dataset.test_fraction=0.001"], "dataset.test_fraction=0.001"),
+        (["optim.lr=inf"], "optim.lr: must be a finite number"),
+        (["+foo=1"], "unknown key foo"),
+    ],
+)
 def test_values_that_can_never_train_leave_no_run_folder(tmp_path, overrides, expected):
     line = one_error_line(run_dlrun(*RUN, *overrides, cwd=tmp_path))
     assert expected in line

@@ -37,9 +37,9 @@ def _untrusted_override(item) -> str | None:
 
 def check_loadable(checkpoint: Path) -> None:
     """A damaged checkpoint (truncated, not a torch file) is refused before anything runs."""
-    import torch
-
     import zipfile
+
+    import torch
 
     if not zipfile.is_zipfile(checkpoint):  # a torch file is a zip archive, its index at the end
         raise DlrunError(f"{checkpoint} cannot be read: truncated or damaged (not a complete torch archive)")

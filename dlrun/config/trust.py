@@ -98,9 +98,11 @@ def check_targets(cfg: DictConfig, trusted: Iterable[str], source: str) -> None:
             except Exception:
                 value = None
         if not isinstance(value, str) or value not in trusted:
-            raise DlrunError(f"{key}={value} in {source} is neither a dlrun component nor named on this "
-                             "command line: a run folder cannot choose code to run (name your own on the "
-                             "command line or with --config-dir)")
+            raise DlrunError(
+                f"{key}={value} in {source} is neither a dlrun component nor named on this "
+                "command line: a run folder cannot choose code to run (name your own on the "
+                "command line or with --config-dir)"
+            )
 
 
 def check_folder_config(run_dir: str | Path, overrides: list[str] = (), config_dirs: list[str] = ()) -> DictConfig:

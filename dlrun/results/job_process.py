@@ -30,8 +30,9 @@ def isolated(hc: DictConfig) -> bool:
     from hydra.types import RunMode
 
     target = str(OmegaConf.select(hc, "launcher._target_") or "")
-    return (hc.mode == RunMode.MULTIRUN and not os.environ.get(CHILD)
-            and any(name in target for name in ISOLATED_LAUNCHERS))
+    return (
+        hc.mode == RunMode.MULTIRUN and not os.environ.get(CHILD) and any(name in target for name in ISOLATED_LAUNCHERS)
+    )
 
 
 def _die_with_parent() -> None:  # in the child, before exec: SIGTERM when the worker dies
@@ -60,10 +61,14 @@ def run_in_child(cfg: DictConfig, hc: DictConfig) -> float | None:
     with tempfile.TemporaryDirectory(prefix="dlrun-job-") as tmp:
         job, result = Path(tmp) / "job.yaml", Path(tmp) / "result.json"
         # as YAML: the job's config as it was given, Hydra's node resolved (plain values)
-        job.write_text(OmegaConf.to_yaml({"cfg": cfg, "hydra": OmegaConf.to_container(hc, resolve=True),
-                                          "result": str(result)}))
-        proc = subprocess.Popen([sys.executable, "-m", "dlrun.results.job_process", str(job)],
-                                env={**os.environ, CHILD: "1"}, preexec_fn=_die_with_parent)
+        job.write_text(
+            OmegaConf.to_yaml({"cfg": cfg, "hydra": OmegaConf.to_container(hc, resolve=True), "result": str(result)})
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dlrun.results.job_process", str(job)],
+            env={**os.environ, CHILD: "1"},
+            preexec_fn=_die_with_parent,
+        )
         code = _wait_passing_signals(proc)
         if code == 0 and result.exists():
             return json.loads(result.read_text())

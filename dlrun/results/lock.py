@@ -40,8 +40,10 @@ def acquire(folder: str | os.PathLike, warn: bool = True) -> None:
         if not _flock(fd):
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise DlrunError(f"{folder} is in use by process {holder} (a dlrun run or resume writing "
-                             f"there, see {LOCK}); wait for it to end or stop it")
+            raise DlrunError(
+                f"{folder} is in use by process {holder} (a dlrun run or resume writing "
+                f"there, see {LOCK}); wait for it to end or stop it"
+            )
         try:  # its previous holder may have removed the file between our open and flock: retry
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
                 break
@@ -50,8 +52,11 @@ def acquire(folder: str | os.PathLike, warn: bool = True) -> None:
         os.close(fd)
     previous = os.read(fd, 64).decode(errors="replace").strip()
     if previous and previous != str(os.getpid()) and warn:
-        print(f"dlrun: warning: {path} was left by process {previous}, which ended without releasing "
-              "it (killed?); taking it over", file=sys.stderr)
+        print(
+            f"dlrun: warning: {path} was left by process {previous}, which ended without releasing "
+            "it (killed?); taking it over",
+            file=sys.stderr,
+        )
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _held[folder] = fd
