@@ -114,9 +114,11 @@ def composing(config_dir: str | None):
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
 
     def check(overrides: list[str], config_name: str, device: bool = True,
-              sweeper: list[str] | None = None) -> DictConfig:
+              sweeper: list[str] | None = None, trusted=None) -> DictConfig:
         """`sweeper` (the sweep's command line): also resolve hydra.sweeper (e.g. the search direction
-        from trainer.monitor) and check a search's space, sampler and pruner (dlrun.tuning.check)."""
+        from trainer.monitor) and check a search's space, sampler and pruner (dlrun.tuning.check).
+        `trusted(cfg)`: called on the composed config before it is validated (validation imports a
+        user's own targets to read their signatures), e.g. to refuse targets a run folder chose."""
         try:
             cfg = compose(config_name, overrides=overrides + extra, return_hydra_config=sweeper)
         except Exception as e:
@@ -133,6 +135,8 @@ def composing(config_dir: str | None):
             check_search(cfg.hydra.sweeper, cfg.trainer.monitor, sweeper)
             with open_dict(cfg):
                 del cfg["hydra"]
+        if trusted is not None:
+            trusted(cfg)
         check_config(cfg, device)
         return cfg
 

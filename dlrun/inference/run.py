@@ -100,8 +100,9 @@ def compose_dataset(run: TrainedRun, overrides: list[str], trust: bool) -> DictC
         # a group choice given now replaces the run's (dataset=npz drops the run's dataset.* keys)
         chosen = {o.split("=", 1)[0] for o in overrides if "." not in o.split("=", 1)[0]}
         base = [o for o in base if o.split("=", 1)[0].split(".")[0].lstrip("+~") not in chosen]
-        with composing(config_dir) as check:
-            node = check(base + overrides, "config", device=False).dataset
+        with composing(config_dir) as check:  # every target checked before validation imports any
+            return check(base + overrides, "config", device=False,
+                         trusted=lambda cfg: check_targets(cfg, "config", trust)).dataset
     check_targets(node, "dataset", trust)
     return node
 
