@@ -29,23 +29,34 @@ import time
 from pathlib import Path
 
 import torch
+from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 from torch import nn
 
 from dlrun.data.tv import import_torchvision
 from dlrun.data.vision import FASHION_MNIST, gather_idx_files, load_fashion_mnist
 from dlrun.training.device import select_device
-from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 def tutorial_model(kind: str) -> nn.Module:
     if kind == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                             nn.Linear(256, 10))
-    return nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10))
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(7 * 7 * 64, 1024),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(1024, 10),
+    )
 
 
 clock = time.perf_counter  # or time.process_time (--clock cpu)
@@ -55,8 +66,9 @@ def tutorial_loop(kind: str, root: Path, device: torch.device) -> float:
     tv = import_torchvision()
     import torchvision.transforms as T
 
-    ds = tv.datasets.FashionMNIST(str(root), train=True,
-                                  transform=T.Compose([T.ToTensor(), T.Normalize((0.2860,), (0.3530,))]))
+    ds = tv.datasets.FashionMNIST(
+        str(root), train=True, transform=T.Compose([T.ToTensor(), T.Normalize((0.2860,), (0.3530,))])
+    )
     loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True)
     return plain_epoch(tutorial_model(kind).to(device), loader_batches(loader, device), len(ds), device, clock)
 
@@ -78,8 +90,15 @@ def dlrun_loop(kind: str, root: Path, device: torch.device) -> float:
     from dlrun.training.trainer import Trainer
 
     with initialize_config_module("dlrun.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[f"experiment=seed_{kind}", "trainer.progress=false",
-                                           f"trainer.device={device}", f"dataset.root={root}"])
+        cfg = compose(
+            "config",
+            overrides=[
+                f"experiment=seed_{kind}",
+                "trainer.progress=false",
+                f"trainer.device={device}",
+                f"dataset.root={root}",
+            ],
+        )
     with tempfile.TemporaryDirectory() as run_dir:
         return dlrun_epoch(Trainer(cfg, run_dir), clock)
 
@@ -110,8 +129,8 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     root, device = Path(args.root).expanduser(), select_device(args.device)
 
-    load_fashion_mnist(str(root), search=[DEBIAN_DIR])           # dlrun's tensor cache
-    gather_idx_files(root / FASHION_MNIST.folder, [DEBIAN_DIR])   # the raw files the tutorial reads
+    load_fashion_mnist(str(root), search=[DEBIAN_DIR])  # dlrun's tensor cache
+    gather_idx_files(root / FASHION_MNIST.folder, [DEBIAN_DIR])  # the raw files the tutorial reads
     warm_up(device)
 
     results: dict[tuple[str, str], list[float]] = {}
@@ -122,14 +141,18 @@ def main() -> int:
                 results.setdefault((kind, name), []).append(LOOPS[name](kind, root, device))
                 print(f"  {kind} {name}: {results[kind, name][-1]:,.0f} samples/s", file=sys.stderr)
 
-    print(f"\nFashion-MNIST, 1 epoch, batch {BATCH}, Adam 1e-3, {device} ({torch.get_num_threads()} threads), "
-          f"{args.clock} clock, median of {args.repeat}")
+    print(
+        f"\nFashion-MNIST, 1 epoch, batch {BATCH}, Adam 1e-3, {device} ({torch.get_num_threads()} threads), "
+        f"{args.clock} clock, median of {args.repeat}"
+    )
     print("| model | loop | samples/s | vs bare | vs tutorial |\n|---|---|---:|---:|---:|")
     for kind in args.models:
         med = {name: statistics.median(results[kind, name]) for name in LOOPS}
         for name in LOOPS:
-            print(f"| seed_{kind} | {name} | {med[name]:,.0f} | {med[name] / med['bare']:.2f}x "
-                  f"| {med[name] / med['tutorial']:.2f}x |")
+            print(
+                f"| seed_{kind} | {name} | {med[name]:,.0f} | {med[name] / med['bare']:.2f}x "
+                f"| {med[name] / med['tutorial']:.2f}x |"
+            )
     if "mlp" in args.models:
         med = {name: statistics.median(results["mlp", name]) for name in LOOPS}
         ok = med["dlrun"] >= 0.95 * med["bare"] and med["dlrun"] >= 1.4 * med["tutorial"]

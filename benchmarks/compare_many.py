@@ -42,8 +42,12 @@ def templates() -> dict[str, tuple]:
     return found
 
 
-MODELS = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"],
-          "mlp_wide": ["model=mlp", "model.hidden=[512,256]"]}
+MODELS = {
+    "mlp": ["model=mlp"],
+    "cnn": ["model=cnn"],
+    "rnn": ["model=rnn"],
+    "mlp_wide": ["model=mlp", "model.hidden=[512,256]"],
+}
 
 
 def make_runs(root: Path, n: int) -> None:
@@ -66,12 +70,24 @@ def make_runs(root: Path, n: int) -> None:
         (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
         acc = 0.6 + 0.3 * rng.random()
         status = "completed" if i % 50 else rng.choice(["running", "diverged", "failed", "interrupted"])
-        (run / "summary.json").write_text(json.dumps({
-            "status": status, "epochs_completed": EPOCHS, "best_epoch": EPOCHS, "monitor": "val_acc",
-            "num_params": 50000, "device": "cpu", "wall_s": 10 + rng.random(),
-            "val": {"loss": 1 - acc, "acc": acc}, "test": {"loss": 1 - acc, "acc": acc - 0.01, "macro_f1": acc - 0.02}}))
+        (run / "summary.json").write_text(
+            json.dumps(
+                {
+                    "status": status,
+                    "epochs_completed": EPOCHS,
+                    "best_epoch": EPOCHS,
+                    "monitor": "val_acc",
+                    "num_params": 50000,
+                    "device": "cpu",
+                    "wall_s": 10 + rng.random(),
+                    "val": {"loss": 1 - acc, "acc": acc},
+                    "test": {"loss": 1 - acc, "acc": acc - 0.01, "macro_f1": acc - 0.02},
+                }
+            )
+        )
         lines = ["epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_s,samples_per_s"] + [
-            f"{e},{lr},{1 / e},{acc * e / EPOCHS},{1 / e},{acc * e / EPOCHS},0.5,8000" for e in range(1, EPOCHS + 1)]
+            f"{e},{lr},{1 / e},{acc * e / EPOCHS},{1 / e},{acc * e / EPOCHS},0.5,8000" for e in range(1, EPOCHS + 1)
+        ]
         (run / "metrics.csv").write_text("\n".join(lines) + "\n")
 
 
@@ -104,10 +120,19 @@ def main() -> None:
             print(f"made {args.runs} run folders in {time.perf_counter() - t0:.1f} s under {root}")
         dlrun = [sys.executable, "-m", "dlrun"]
         base = timed([sys.executable, "-c", "import dlrun.commands.compare"])
-        cases = {"compare (grouped, default)": [*dlrun, "compare", str(root)],
-                 "compare --no-group": [*dlrun, "compare", str(root), "--no-group"],
-                 "compare --format csv --where optim.lr<0.005": [*dlrun, "compare", str(root), "--format", "csv",
-                                                                 "--where", "optim.lr<0.005"]}
+        cases = {
+            "compare (grouped, default)": [*dlrun, "compare", str(root)],
+            "compare --no-group": [*dlrun, "compare", str(root), "--no-group"],
+            "compare --format csv --where optim.lr<0.005": [
+                *dlrun,
+                "compare",
+                str(root),
+                "--format",
+                "csv",
+                "--where",
+                "optim.lr<0.005",
+            ],
+        }
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores; best of 3")
         print(f"{'':48s} {'wall':>7s} {'cpu':>7s}  wall / 3 s target")
         print(f"{'import dlrun.commands.compare':48s} {base[0]:6.2f}s {base[1]:6.2f}s")

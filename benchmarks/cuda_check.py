@@ -11,7 +11,6 @@ import tempfile
 import warnings
 
 import torch
-
 from suite import compose
 
 RUNS = {

@@ -35,7 +35,7 @@ def index_batches(x: torch.Tensor, y: torch.Tensor):
     """Batches by index from a fresh random permutation, on the tensors' device (the bare loop)."""
     order = torch.randperm(len(y), device=x.device)
     for start in range(0, len(y), BATCH):
-        idx = order[start:start + BATCH]
+        idx = order[start : start + BATCH]
         yield x[idx], y[idx]
 
 
@@ -45,8 +45,9 @@ def loader_batches(loader, device: torch.device):
         yield x.to(device, non_blocking=loader.pin_memory), y.to(device, non_blocking=loader.pin_memory)
 
 
-def plain_epoch(model: torch.nn.Module, batches, samples: int, device: torch.device,
-                clock=time.perf_counter, fused: bool = False) -> float:
+def plain_epoch(
+    model: torch.nn.Module, batches, samples: int, device: torch.device, clock=time.perf_counter, fused: bool = False
+) -> float:
     """One epoch of `batches` (an iterable made before the clock starts, consumed after); samples/s.
     Adam as a tutorial makes it (torch's default implementation), or fused."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)

@@ -26,19 +26,33 @@ from pathlib import Path
 
 import yaml
 
-SPACE = ["experiment=mnist1d_cnn", "optim.lr=tag(log, interval(1e-4, 1e-1))",
-         "optim.weight_decay=tag(log, interval(1e-6, 1e-2))",
-         "model.channels=choice([8,8,8], [16,16,16], [25,25,25], [50,50,50])",
-         "trainer.batch_size=100", "trainer.progress=false"]
+SPACE = [
+    "experiment=mnist1d_cnn",
+    "optim.lr=tag(log, interval(1e-4, 1e-1))",
+    "optim.weight_decay=tag(log, interval(1e-6, 1e-2))",
+    "model.channels=choice([8,8,8], [16,16,16], [25,25,25], [50,50,50])",
+    "trainer.batch_size=100",
+    "trainer.progress=false",
+]
 
 
 def search(out: Path, sampler: str, pruner: str, seed: int, args) -> dict:
     sweep_dir = out / f"{sampler}-{pruner}-seed{seed}"
     jobs = args.jobs
-    args, flags = ["-m", "hparams_search=optuna", *SPACE, f"trainer.epochs={args.epochs}",
-                   f"hydra/sweeper/sampler={sampler}", f"hydra.sweeper.sampler.seed={seed}",
-                   f"hydra/sweeper/pruner={pruner}", f"hydra.sweeper.n_trials={args.trials}",
-                   f"hydra.sweep.dir={sweep_dir}"], args
+    args, flags = (
+        [
+            "-m",
+            "hparams_search=optuna",
+            *SPACE,
+            f"trainer.epochs={args.epochs}",
+            f"hydra/sweeper/sampler={sampler}",
+            f"hydra.sweeper.sampler.seed={seed}",
+            f"hydra/sweeper/pruner={pruner}",
+            f"hydra.sweeper.n_trials={args.trials}",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        args,
+    )
     if flags.sampler_startup is not None and sampler in ("tpe", "gp", "cmaes"):
         args.append(f"hydra.sweeper.sampler.n_startup_trials={flags.sampler_startup}")
     if flags.pruner_startup is not None and pruner == "median":
@@ -47,14 +61,24 @@ def search(out: Path, sampler: str, pruner: str, seed: int, args) -> dict:
         args += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
     t0 = time.perf_counter()
     with open(out / f"{sweep_dir.name}.log", "w") as log:
-        done = subprocess.run([sys.executable, "-m", "dlrun", *args], stdout=log, stderr=subprocess.STDOUT,
-                              cwd=out, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        done = subprocess.run(
+            [sys.executable, "-m", "dlrun", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=out,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     wall = time.perf_counter() - t0
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     summaries = [json.loads(p.read_text()) for p in sweep_dir.glob("*/summary.json")]
     statuses = [s["status"] for s in summaries]
-    return {"best": results["best_value"], "epochs": sum(s["epochs_completed"] for s in summaries),
-            "pruned": statuses.count("pruned"), "wall": wall, "rc": done.returncode}
+    return {
+        "best": results["best_value"],
+        "epochs": sum(s["epochs_completed"] for s in summaries),
+        "pruned": statuses.count("pruned"),
+        "wall": wall,
+        "rc": done.returncode,
+    }
 
 
 def main() -> None:
@@ -79,28 +103,38 @@ def main() -> None:
             runs = [search(out, sampler, pruner, seed, args) for seed in range(args.seeds)]
             best = [100 * r["best"] for r in runs]
             rows[sampler, pruner] = row = {
-                "best": statistics.mean(best), "spread": (min(best), max(best)),
+                "best": statistics.mean(best),
+                "spread": (min(best), max(best)),
                 "epochs": statistics.mean(r["epochs"] for r in runs),
                 "pruned": statistics.mean(r["pruned"] for r in runs),
-                "wall": statistics.mean(r["wall"] for r in runs), "rc": [r["rc"] for r in runs]}
-            print(f"{sampler:>7} {pruner:>18}: best val acc {row['best']:6.2f}% "
-                  f"(seeds {row['spread'][0]:.2f}..{row['spread'][1]:.2f}), epochs {row['epochs']:6.1f} "
-                  f"of {args.trials * args.epochs}, pruned trials {row['pruned']:4.1f}, "
-                  f"{row['wall']:6.1f}s per search, exit {row['rc']}", flush=True)
+                "wall": statistics.mean(r["wall"] for r in runs),
+                "rc": [r["rc"] for r in runs],
+            }
+            print(
+                f"{sampler:>7} {pruner:>18}: best val acc {row['best']:6.2f}% "
+                f"(seeds {row['spread'][0]:.2f}..{row['spread'][1]:.2f}), epochs {row['epochs']:6.1f} "
+                f"of {args.trials * args.epochs}, pruned trials {row['pruned']:4.1f}, "
+                f"{row['wall']:6.1f}s per search, exit {row['rc']}",
+                flush=True,
+            )
 
     print("\ntargets")
     for sampler in args.samplers.split(","):
         base, pruned = rows[sampler, "none"], rows[sampler, args.pruner]
         gap, ratio = base["best"] - pruned["best"], pruned["epochs"] / base["epochs"]
         met = "met" if gap <= 0.5 and ratio <= 0.5 else "NOT met"
-        print(f"  {sampler} + {args.pruner}: {gap:+.2f} points below unpruned, {ratio:.2f}x the epochs "
-              f"(target: <= 0.5 points, <= 0.5x): {met}")
+        print(
+            f"  {sampler} + {args.pruner}: {gap:+.2f} points below unpruned, {ratio:.2f}x the epochs "
+            f"(target: <= 0.5 points, <= 0.5x): {met}"
+        )
     if ("random", "none") in rows:
         for sampler in ("tpe", "gp"):
             if (sampler, "none") in rows:
                 diff = rows[sampler, "none"]["best"] - rows["random", "none"]["best"]
-                print(f"  {sampler} vs random (no pruning): {diff:+.2f} points "
-                      f"(target: above random): {'met' if diff > 0 else 'NOT met'}")
+                print(
+                    f"  {sampler} vs random (no pruning): {diff:+.2f} points "
+                    f"(target: above random): {'met' if diff > 0 else 'NOT met'}"
+                )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import tempfile
 import time
 
 import torch
-
 from loops import BATCH, dlrun_epoch, index_batches, loader_batches, plain_epoch, rotation
 
 FAMILIES = {"mlp": ["model=mlp"], "cnn": ["model=cnn"], "rnn": ["model=rnn"]}
@@ -37,13 +36,22 @@ COMPILE_BIG_BATCH = 900  # 4 equal steps per MNIST-1D epoch: one compiled shape
 
 
 def compose(overrides, batch: int = BATCH):
-    from hydra import compose as hydra_compose, initialize_config_module
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     with initialize_config_module("dlrun.conf", version_base="1.3"):
-        return hydra_compose("config", overrides=["trainer.progress=false", f"trainer.batch_size={batch}",
-                                                  "optim=adam", "optim.lr=0.001", *overrides])
+        return hydra_compose(
+            "config",
+            overrides=[
+                "trainer.progress=false",
+                f"trainer.batch_size={batch}",
+                "optim=adam",
+                "optim.lr=0.001",
+                *overrides,
+            ],
+        )
 
 
 def measure(loops: list, repeat: int) -> list[float]:
@@ -77,8 +85,12 @@ def dataloader_epoch(trainer) -> float:
     """The same loop fed the tutorial way: a DataLoader over host tensors (pinned memory and
     non-blocking copies when the model is on a GPU). For contrast, not a target."""
     train, device = trainer.data.train, trainer.device
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train.x.cpu(), train.y.cpu()),
-                                         batch_size=BATCH, shuffle=True, pin_memory=device.type == "cuda")
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(train.x.cpu(), train.y.cpu()),
+        batch_size=BATCH,
+        shuffle=True,
+        pin_memory=device.type == "cuda",
+    )
     return plain_epoch(trainer.model, loader_batches(loader, device), len(train), device)
 
 
@@ -94,8 +106,12 @@ def throughput(device: str, repeat: int, fashion_subset: int) -> list[tuple]:
                 loops = (dlrun_epoch, bare_epoch, bare_fused_epoch, dataloader_epoch)
                 medians = measure([functools.partial(loop, trainer) for loop in loops], repeat)
                 rows.append((dname, fname, str(trainer.device), *medians))
-                print(f"  {dname} {fname}: " + "  ".join(f"{loop.__name__} {m:,.0f}" for loop, m in zip(loops, medians))
-                      + " samples/s", file=sys.stderr)
+                print(
+                    f"  {dname} {fname}: "
+                    + "  ".join(f"{loop.__name__} {m:,.0f}" for loop, m in zip(loops, medians))
+                    + " samples/s",
+                    file=sys.stderr,
+                )
     return rows
 
 
@@ -105,13 +121,20 @@ def compile_speedup(device: str, repeat: int, batch: int) -> tuple[float, float,
     from dlrun.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        eager, compiled = (Trainer(compose(["dataset=mnist1d", "model=mlp", f"trainer.device={device}",
-                                            f"trainer.compile={c}"], batch), f"{tmp}/{c}") for c in (False, True))
+        eager, compiled = (
+            Trainer(
+                compose(["dataset=mnist1d", "model=mlp", f"trainer.device={device}", f"trainer.compile={c}"], batch),
+                f"{tmp}/{c}",
+            )
+            for c in (False, True)
+        )
         t0 = time.perf_counter()
         dlrun_epoch(compiled)
         first = time.perf_counter() - t0
-        return (*measure([functools.partial(dlrun_epoch, eager), functools.partial(dlrun_epoch, compiled)], repeat),
-                first)
+        return (
+            *measure([functools.partial(dlrun_epoch, eager), functools.partial(dlrun_epoch, compiled)], repeat),
+            first,
+        )
 
 
 def timed(cmd: list[str], until: str | None = None) -> float:
@@ -144,11 +167,21 @@ def startup(repeat: int) -> dict[str, list[float]]:
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         # one full-batch step per epoch: the first epoch line comes right after the first step
-        dl = [py, "-m", "dlrun", "trainer.epochs=1", "trainer.batch_size=full", "trainer.device=cpu",
-              f"hydra.run.dir={tmp}/run"]
+        dl = [
+            py,
+            "-m",
+            "dlrun",
+            "trainer.epochs=1",
+            "trainer.batch_size=full",
+            "trainer.device=cpu",
+            f"hydra.run.dir={tmp}/run",
+        ]
         timed(dl, "epoch 1/1")  # fills the data cache and the OS file cache
-        commands = {"dlrun": (dl, "epoch 1/1"), "import torch": ([py, "-c", "import torch"], None),
-                    "bare": ([py, "-c", BARE_FIRST_STEP], "step")}
+        commands = {
+            "dlrun": (dl, "epoch 1/1"),
+            "import torch": ([py, "-c", "import torch"], None),
+            "bare": ([py, "-c", BARE_FIRST_STEP], "step"),
+        }
         names = list(commands)
         times: dict[str, list[float]] = {name: [] for name in names}
         for i in range(repeat):
@@ -166,33 +199,49 @@ def main() -> int:
     p.add_argument("--skip-startup", action="store_true")
     args = p.parse_args()
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+        + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
+    )
     if not args.skip_startup:
         times = startup(args.repeat)
         d, t, b = (statistics.median(times[name]) for name in ("dlrun", "import torch", "bare"))
         print(f"\nstart-up to the first training step, median of {args.repeat}:")
-        print("| dlrun | import torch | bare script's first step | dlrun - import torch (target <= 1.5 s) "
-              "| bare - import torch | dlrun - bare (dlrun's own) |\n|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| dlrun | import torch | bare script's first step | dlrun - import torch (target <= 1.5 s) "
+            "| bare - import torch | dlrun - bare (dlrun's own) |\n|---:|---:|---:|---:|---:|---:|"
+        )
         print(f"| {d:.2f} s | {t:.2f} s | {b:.2f} s | {d - t:.2f} s | {b - t:.2f} s | {d - b:.2f} s |")
-        print("(the bare script's share above `import torch` is torch's own: in torch 2.13 building the first "
-              "torch.optim optimizer imports torch._dynamo, because add_param_group is wrapped in "
-              "torch._disable_dynamo)")
+        print(
+            "(the bare script's share above `import torch` is torch's own: in torch 2.13 building the first "
+            "torch.optim optimizer imports torch._dynamo, because add_param_group is wrapped in "
+            "torch._disable_dynamo)"
+        )
 
     rows = throughput(args.device, args.repeat, args.fashion_subset)
-    print(f"\ntraining throughput, batch {BATCH}, Adam, median of {args.repeat} measurements of whole epochs "
-          f"(about {MIN_MEASURE_S} s, or one epoch if longer; samples/s):")
-    print("| dataset | model | device | dlrun | bare loop | dlrun / bare | bare loop, fused Adam "
-          "| dlrun / bare fused | DataLoader-fed loop |\n|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"\ntraining throughput, batch {BATCH}, Adam, median of {args.repeat} measurements of whole epochs "
+        f"(about {MIN_MEASURE_S} s, or one epoch if longer; samples/s):"
+    )
+    print(
+        "| dataset | model | device | dlrun | bare loop | dlrun / bare | bare loop, fused Adam "
+        "| dlrun / bare fused | DataLoader-fed loop |\n|---|---|---|---:|---:|---:|---:|---:|---:|"
+    )
     for dname, fname, dev, d, b, bf, dl in rows:
-        print(f"| {dname} | {fname} | {dev} | {d:,.0f} | {b:,.0f} | {d / b:.2f}x | {bf:,.0f} | {d / bf:.2f}x "
-              f"| {dl:,.0f} |")
-    print(f"\nworst dlrun / bare: {min(d / b for *_, d, b, _, _ in rows):.2f}x (target >= 0.95x); "
-          f"worst dlrun / bare fused (dlrun's loop alone): {min(d / bf for *_, d, _, bf, _ in rows):.2f}x")
+        print(
+            f"| {dname} | {fname} | {dev} | {d:,.0f} | {b:,.0f} | {d / b:.2f}x | {bf:,.0f} | {d / bf:.2f}x "
+            f"| {dl:,.0f} |"
+        )
+    print(
+        f"\nworst dlrun / bare: {min(d / b for *_, d, b, _, _ in rows):.2f}x (target >= 0.95x); "
+        f"worst dlrun / bare fused (dlrun's loop alone): {min(d / bf for *_, d, _, bf, _ in rows):.2f}x"
+    )
 
     if not args.skip_compile:
-        print(f"\ncompile (MNIST-1D MLP, dlrun's loop, median of {args.repeat}; target >= 1.2x at batch {BATCH}; "
-              "the larger batch shows what is fixed cost per step):")
+        print(
+            f"\ncompile (MNIST-1D MLP, dlrun's loop, median of {args.repeat}; target >= 1.2x at batch {BATCH}; "
+            "the larger batch shows what is fixed cost per step):"
+        )
         print("| batch | eager | compiled | compiled / eager | first compiled epoch |\n|---:|---:|---:|---:|---:|")
         for batch in (BATCH, COMPILE_BIG_BATCH):
             eager, compiled, first = compile_speedup(args.device, args.repeat, batch)

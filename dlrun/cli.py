@@ -94,8 +94,11 @@ def _explain(e: Exception) -> str:
         if m:
             key = m.group(1)
             group, _, choice = (key.rsplit(".", 1)[0] if "." in key else "").partition(".")
-            hint = f"; pick it first, e.g. {group}=[{choice.split('.')[0]}]" if (
-                group in ("regularization", "logger") and choice) else ""
+            hint = (
+                f"; pick it first, e.g. {group}=[{choice.split('.')[0]}]"
+                if (group in ("regularization", "logger") and choice)
+                else ""
+            )
             return f"unknown key '{key}'{hint}"
         if e.__cause__ is not None:
             return one_line(e.__cause__)
@@ -113,8 +116,9 @@ def composing(config_dir: str | None):
 
     extra = [f"hydra.searchpath=[file://{os.path.abspath(config_dir)}]"] if config_dir else []
 
-    def check(overrides: list[str], config_name: str, device: bool = True,
-              sweeper: list[str] | None = None, trusted=None) -> DictConfig:
+    def check(
+        overrides: list[str], config_name: str, device: bool = True, sweeper: list[str] | None = None, trusted=None
+    ) -> DictConfig:
         """`sweeper` (the sweep's command line): also resolve hydra.sweeper (e.g. the search direction
         from trainer.monitor) and check a search's space, sampler and pruner (dlrun.tuning.check).
         `trusted(cfg)`: called on the composed config before it is validated (validation imports a
@@ -332,9 +336,13 @@ def _stopped(e: BaseException, run_dir: str, phase: str):
     name = signal.Signals(signum).name
     # a resume stopped while setting up was put back as it was; otherwise the folder tells
     status = None if RESUME and phase == "set-up" else guard.settle(run_dir, "interrupted", f"interrupted by {name}")
-    how = ("the run had completed" if status == "completed" else
-           f"continue with: dlrun resume {run_dir}" if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))
-           else "it stopped before its first checkpoint")
+    how = (
+        "the run had completed"
+        if status == "completed"
+        else f"continue with: dlrun resume {run_dir}"
+        if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))
+        else "it stopped before its first checkpoint"
+    )
     print(f"dlrun: interrupted by {name}; {how}", file=sys.stderr)
     sys.exit(128 + signum)
 
@@ -393,8 +401,9 @@ def main() -> None:
 
         print(help_text())
         return
-    runs = not (args.help or args.hydra_help or args.cfg or args.info
-                or args.shell_completion or args.experimental_rerun)  # a run or a sweep, not a query
+    runs = not (
+        args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.experimental_rerun
+    )  # a run or a sweep, not a query
     if runs and args.multirun:
         try:
             preflight_sweep(args.overrides, args.config_dir, args.config_name or CONFIG_NAME)
@@ -408,8 +417,10 @@ def main() -> None:
     sys.argv = [sys.argv[0], *argv, *_other_rank_overrides()]
     try:
         single = runs and not args.multirun
-        with hydra_raises(single and not full_errors()), \
-                composed_once(single and not any(o.lstrip("+").startswith("hydra.mode") for o in args.overrides)):
+        with (
+            hydra_raises(single and not full_errors()),
+            composed_once(single and not any(o.lstrip("+").startswith("hydra.mode") for o in args.overrides)),
+        ):
             hydra_main()
     except BrokenPipeError:  # `dlrun --help | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -42,7 +42,7 @@ def is_metric(name: str) -> bool:
 
 
 def metric_mode(name: str) -> str:
-    """"max" for a metric that improves upwards (accuracies, F1), "min" for losses and errors;
+    """ "max" for a metric that improves upwards (accuracies, F1), "min" for losses and errors;
     `name` is a metric (`acc`) or a column (`val_acc`)."""
     metric = split_column(name)[1]
     higher = HIGHER_IS_BETTER.get(metric)
@@ -64,8 +64,10 @@ def worst(mode: str) -> float:
 def optuna_direction(monitor: str) -> str:
     """The Optuna study direction that optimizes `monitor` (the `dlrun_direction` resolver)."""
     if monitor == "auto":
-        raise ValueError("a search needs to know its metric: set trainer.monitor (val_acc, val_loss, "
-                         "val_rmse, ...) instead of auto, or hydra.sweeper.direction")
+        raise ValueError(
+            "a search needs to know its metric: set trainer.monitor (val_acc, val_loss, "
+            "val_rmse, ...) instead of auto, or hydra.sweeper.direction"
+        )
     return "minimize" if metric_mode(monitor) == "min" else "maximize"
 
 
@@ -115,8 +117,7 @@ def classification_report(counts) -> dict:
         tp, support, predicted = row[k], sum(row), sum(r[k] for r in cm)
         precision, recall = _ratio(tp, predicted), _ratio(tp, support)
         f1 = _ratio(2 * precision * recall, precision + recall)
-        per_class.append({"class": k, "precision": precision, "recall": recall, "f1": f1,
-                          "support": support})
+        per_class.append({"class": k, "precision": precision, "recall": recall, "f1": f1, "support": support})
         if support or predicted:
             f1s.append(f1)
     return {"macro_f1": _ratio(sum(f1s), len(f1s)), "per_class": per_class, "confusion_matrix": cm}

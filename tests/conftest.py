@@ -18,15 +18,23 @@ def data_root(tmp_path_factory):
 @pytest.fixture
 def make_cfg():
     """Compose the config exactly as `dlrun` would, from a list of overrides."""
+
     def _compose(*overrides: str):
         GlobalHydra.instance().clear()
         with initialize_config_module("dlrun.conf", version_base="1.3"):
             return compose("config", overrides=["trainer.progress=false", *overrides])
+
     yield _compose
     GlobalHydra.instance().clear()
 
 
 def run_dlrun(*args: str, cwd=None, timeout=300, env=None) -> subprocess.CompletedProcess:
     """Run the real command line, as a user would."""
-    return subprocess.run([sys.executable, "-m", "dlrun", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "dlrun", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

@@ -26,12 +26,13 @@ def tiny_images(labels: np.ndarray, size: int = 12) -> np.ndarray:
     x = np.repeat((20 * labels).astype(np.uint8)[:, None, None], size * size, 1).reshape(-1, size, size)
     for i, label in enumerate(labels):
         r = 2 * (label % 4)
-        x[i, r:r + 3, r:r + 3] = 255
+        x[i, r : r + 3, r : r + 3] = 255
     return x
 
 
-def write_tiny_idx_set(folder: Path, n_train: int = 60, n_test: int = 20, gz: bool = False,
-                       train_labels: np.ndarray | None = None) -> dict:
+def write_tiny_idx_set(
+    folder: Path, n_train: int = 60, n_test: int = 20, gz: bool = False, train_labels: np.ndarray | None = None
+) -> dict:
     """The four MNIST-layout IDX files in `folder`; returns the arrays written."""
     rng = np.random.default_rng(0)
     y_train = rng.integers(0, 4, n_train) if train_labels is None else np.asarray(train_labels)
@@ -40,4 +41,3 @@ def write_tiny_idx_set(folder: Path, n_train: int = 60, n_test: int = 20, gz: bo
     for name, a in arrays.items():
         write_idx(folder / name, a, gz=gz)
     return arrays
-

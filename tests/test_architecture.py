@@ -8,11 +8,11 @@ import sys
 
 import pytest
 import torch
+from conftest import run_dlrun
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from conftest import run_dlrun
 from dlrun.config.groups import group_choices
 from dlrun.config.schema import CALLBACK_GROUPS, SCHEMAS, validate
 from dlrun.errors import DlrunError
@@ -74,11 +74,14 @@ def user_model(tmp_path):
     return tmp_path, env
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["+model.heigth=3"], "unknown key model.heigth (mymodels.Tiny takes: input_shape, num_outputs, width, depth)"),
-    (["~model.width"], "model.width is required by mymodels.Tiny"),
-    (["model._target_=mymodels.Nope"], "model._target_: cannot load mymodels.Nope"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["+model.heigth=3"], "unknown key model.heigth (mymodels.Tiny takes: input_shape, num_outputs, width, depth)"),
+        (["~model.width"], "model.width is required by mymodels.Tiny"),
+        (["model._target_=mymodels.Nope"], "model._target_: cannot load mymodels.Nope"),
+    ],
+)
 def test_a_users_own_model_is_checked_against_its_signature(user_model, extra, message):
     root, env = user_model
     p = run_dlrun("--config-dir", str(root / "conf"), "model=tiny", "dataset=digits", *extra, cwd=root, env=env)
@@ -91,30 +94,52 @@ def test_a_users_own_model_is_checked_against_its_signature(user_model, extra, m
 @pytest.mark.slow
 def test_a_users_own_model_trains(user_model):
     root, env = user_model
-    p = run_dlrun("--config-dir", str(root / "conf"), "model=tiny", "+model.depth=2", "dataset=digits",
-                  "trainer.epochs=1", "hydra.run.dir=run", cwd=root, env=env)
+    p = run_dlrun(
+        "--config-dir",
+        str(root / "conf"),
+        "model=tiny",
+        "+model.depth=2",
+        "dataset=digits",
+        "trainer.epochs=1",
+        "hydra.run.dir=run",
+        cwd=root,
+        env=env,
+    )
     assert p.returncode == 0, p.stderr
     assert (root / "run" / "summary.json").is_file()
 
 
-PROBE = ("import atexit, sys; atexit.register(lambda: print('torch imported:', 'torch' in sys.modules, "
-         "file=sys.stderr)); sys.argv = ['dlrun', *sys.argv[1:]]; from dlrun.cli import main; main()")
+PROBE = (
+    "import atexit, sys; atexit.register(lambda: print('torch imported:', 'torch' in sys.modules, "
+    "file=sys.stderr)); sys.argv = ['dlrun', *sys.argv[1:]]; from dlrun.cli import main; main()"
+)
 
 
-@pytest.mark.parametrize("args,env", [
-    (["--help"], {}),
-    (["--cfg", "job", "model=cnn"], {}),
-    (["--info"], {}),
-    (["-sc", "query=bash"], {"COMP_LINE": "dlrun mo", "COMP_POINT": "8"}),
-    (["compare", "RUN"], {}),
-])
+@pytest.mark.parametrize(
+    "args,env",
+    [
+        (["--help"], {}),
+        (["--cfg", "job", "model=cnn"], {}),
+        (["--info"], {}),
+        (["-sc", "query=bash"], {"COMP_LINE": "dlrun mo", "COMP_POINT": "8"}),
+        (["compare", "RUN"], {}),
+    ],
+)
 def test_commands_that_do_not_train_never_import_torch(tmp_path, args, env):
     if "RUN" in args:  # a run folder made without training
         (tmp_path / "run" / ".hydra").mkdir(parents=True)
-        (tmp_path / "run" / "summary.json").write_text('{"status": "completed", "monitor": "val_acc", "val": {"acc": 0.5}}')
+        (tmp_path / "run" / "summary.json").write_text(
+            '{"status": "completed", "monitor": "val_acc", "val": {"acc": 0.5}}'
+        )
         args = [str(tmp_path / "run") if a == "RUN" else a for a in args]
-    p = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=tmp_path,
-                       env={**os.environ, **env}, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert "torch imported: False" in p.stderr, p.stderr[-2000:]
     assert p.stdout.strip()  # each printed what it is for
 

@@ -2,10 +2,8 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-
 from conftest import run_dlrun
 
 
@@ -15,8 +13,16 @@ def test_dlrun_run_writes_a_named_run_folder(tmp_path):
     assert res.returncode == 0, res.stderr
     (run,) = (tmp_path / "outputs").glob("*/*")
     assert re.fullmatch(r"\d\d-\d\d-\d\d_mnist1d-cnn-sgd_[0-9a-f]{4}", run.name)
-    for f in (".hydra/config.yaml", ".hydra/overrides.yaml", ".hydra/hydra.yaml", "metrics.csv",
-              "summary.json", "checkpoints/last.pt", "checkpoints/best.pt", "dlrun.log"):
+    for f in (
+        ".hydra/config.yaml",
+        ".hydra/overrides.yaml",
+        ".hydra/hydra.yaml",
+        "metrics.csv",
+        "summary.json",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "dlrun.log",
+    ):
         assert (run / f).is_file(), f
     assert "epoch 1/1" in (run / "dlrun.log").read_text()
     # plain per-epoch lines when stdout is not a terminal, then the summary
@@ -27,8 +33,16 @@ def test_dlrun_run_writes_a_named_run_folder(tmp_path):
 def test_runs_started_together_never_share_a_folder(tmp_path):
     import subprocess
     import sys
-    procs = [subprocess.Popen([sys.executable, "-m", "dlrun", "trainer.epochs=1", "dataset=digits"],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dlrun", "trainer.epochs=1", "dataset=digits"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
     assert all(p.wait(timeout=300) == 0 for p in procs)
     runs = list((tmp_path / "outputs").glob("*/*"))
     assert len(runs) == 3
@@ -42,19 +56,22 @@ def test_hydra_run_dir_is_honoured(tmp_path):
     assert json.loads((tmp_path / "mine" / "summary.json").read_text())["status"] == "completed"
 
 
-@pytest.mark.parametrize("override,expected", [
-    ("model=mlpp", "unknown model 'mlpp' (choose from: cnn, mlp, rnn)"),
-    ("optim.lrr=0.1", "unknown key 'optim.lrr'"),
-    ("optim.lr=abc", "optim.lr"),
-    ("optim.lr=-1", "optim.lr: must be > 0"),
-    ("model.dropout=1", "model.dropout: must be in [0, 1)"),
-    ("trainer.batch_size=0", "trainer.batch_size"),
-    ("trainer.epochs=0", "trainer.epochs: must be > 0"),
-    ("trainer.val_fraction=1", "trainer.val_fraction: must be in [0, 1)"),
-    ("trainer.device=cuda", "CUDA is not available"),
-    ("regularization=[l1,l3]", "unknown regularization 'l3'"),
-    ("regularization.l1.weight=1", "regularization=[l1]"),
-])
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("model=mlpp", "unknown model 'mlpp' (choose from: cnn, mlp, rnn)"),
+        ("optim.lrr=0.1", "unknown key 'optim.lrr'"),
+        ("optim.lr=abc", "optim.lr"),
+        ("optim.lr=-1", "optim.lr: must be > 0"),
+        ("model.dropout=1", "model.dropout: must be in [0, 1)"),
+        ("trainer.batch_size=0", "trainer.batch_size"),
+        ("trainer.epochs=0", "trainer.epochs: must be > 0"),
+        ("trainer.val_fraction=1", "trainer.val_fraction: must be in [0, 1)"),
+        ("trainer.device=cuda", "CUDA is not available"),
+        ("regularization=[l1,l3]", "unknown regularization 'l3'"),
+        ("regularization.l1.weight=1", "regularization=[l1]"),
+    ],
+)
 def test_bad_input_is_one_line_before_any_folder(tmp_path, override, expected):
     res = run_dlrun(override, cwd=tmp_path)
     assert res.returncode == 2
@@ -73,10 +90,12 @@ def test_full_traceback_with_hydra_full_error(tmp_path):
 def test_user_config_dir_adds_choices(tmp_path):
     conf = tmp_path / "myconf" / "model"
     conf.mkdir(parents=True)
-    (conf / "tiny.yaml").write_text("_target_: dlrun.models.MLP\nhidden: [7]\nactivation: tanh\n"
-                                    "residual: false\ndropout: 0.0\nbatch_norm: false\n")
-    res = run_dlrun("--config-dir", str(tmp_path / "myconf"), "model=tiny", "trainer.epochs=1",
-                    "dataset=digits", cwd=tmp_path)
+    (conf / "tiny.yaml").write_text(
+        "_target_: dlrun.models.MLP\nhidden: [7]\nactivation: tanh\nresidual: false\ndropout: 0.0\nbatch_norm: false\n"
+    )
+    res = run_dlrun(
+        "--config-dir", str(tmp_path / "myconf"), "model=tiny", "trainer.epochs=1", "dataset=digits", cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     (run,) = (tmp_path / "outputs").glob("*/*")
     assert "digits-tiny-adam" in run.name

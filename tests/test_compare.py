@@ -17,21 +17,55 @@ from dlrun.commands.compare import main as compare
 def runs(tmp_path):
     """A single run, a sweep of three, and runs in every unfinished state, nested."""
     root = tmp_path / "outputs"
-    make_run(root / "2026-01-01" / "10-00-00_digits-mlp-adam_aaaa", lr=0.01,
-             summary=completed_summary(0.80, 0.79), metrics=curve(0.80))
+    make_run(
+        root / "2026-01-01" / "10-00-00_digits-mlp-adam_aaaa",
+        lr=0.01,
+        summary=completed_summary(0.80, 0.79),
+        metrics=curve(0.80),
+    )
     sweep = root / "multirun" / "2026-01-01" / "11-00-00_bbbb"
-    make_run(sweep / "0_model=mlp,optim.lr=0.1", lr=0.1, overrides=["model=mlp", "optim.lr=0.1"],
-             summary=completed_summary(0.90, 0.88, wall_s=2.0), metrics=curve(0.90))
-    make_run(sweep / "1_model=cnn,optim.lr=0.1", model="cnn", lr=0.1, overrides=["model=cnn", "optim.lr=0.1"],
-             summary=completed_summary(0.95, 0.93, wall_s=9.0), metrics=curve(0.95))
-    make_run(sweep / "2_model=mlp,optim.lr=1e30", lr=1e30, overrides=["model=mlp", "optim.lr=1e30"],
-             summary={**completed_summary(0.10, 0.10, epochs=1), "status": "diverged",
-                      "error": "loss became nan at step 2 (epoch 1, lr 1e+30)"}, metrics=curve(0.1, 1))
+    make_run(
+        sweep / "0_model=mlp,optim.lr=0.1",
+        lr=0.1,
+        overrides=["model=mlp", "optim.lr=0.1"],
+        summary=completed_summary(0.90, 0.88, wall_s=2.0),
+        metrics=curve(0.90),
+    )
+    make_run(
+        sweep / "1_model=cnn,optim.lr=0.1",
+        model="cnn",
+        lr=0.1,
+        overrides=["model=cnn", "optim.lr=0.1"],
+        summary=completed_summary(0.95, 0.93, wall_s=9.0),
+        metrics=curve(0.95),
+    )
+    make_run(
+        sweep / "2_model=mlp,optim.lr=1e30",
+        lr=1e30,
+        overrides=["model=mlp", "optim.lr=1e30"],
+        summary={
+            **completed_summary(0.10, 0.10, epochs=1),
+            "status": "diverged",
+            "error": "loss became nan at step 2 (epoch 1, lr 1e+30)",
+        },
+        metrics=curve(0.1, 1),
+    )
     odd = root / "odd"
-    make_run(odd / "running", summary={"status": "running", "epochs_completed": 1, "monitor": "val_acc",
-                                        "val": {"acc": 0.5}, "test": {}, "wall_s": 3.0})
-    make_run(odd / "interrupted", summary={"status": "interrupted", "epochs_completed": 2, "monitor": "val_acc",
-                                           "val": {"acc": 0.6}, "test": {}})
+    make_run(
+        odd / "running",
+        summary={
+            "status": "running",
+            "epochs_completed": 1,
+            "monitor": "val_acc",
+            "val": {"acc": 0.5},
+            "test": {},
+            "wall_s": 3.0,
+        },
+    )
+    make_run(
+        odd / "interrupted",
+        summary={"status": "interrupted", "epochs_completed": 2, "monitor": "val_acc", "val": {"acc": 0.6}, "test": {}},
+    )
     make_run(odd / "failed", summary={"status": "failed", "error": "boom"})
     make_run(odd / "no_summary")
     make_run(odd / "bad_summary").joinpath("summary.json").write_text('{"status": "compl')
@@ -131,8 +165,11 @@ def test_sort_reverse_and_unknown_key(runs, capsys):
 
 def test_mixed_paths_are_each_run_once(runs, capsys):
     single = runs / "2026-01-01" / "10-00-00_digits-mlp-adam_aaaa"
-    rows = json.loads(output(capsys, str(single), str(runs / "multirun"), str(runs / "multirun" / "2026-01-01"),
-                             "--format", "json")[1])
+    rows = json.loads(
+        output(capsys, str(single), str(runs / "multirun"), str(runs / "multirun" / "2026-01-01"), "--format", "json")[
+            1
+        ]
+    )
     assert len(rows) == 4
 
 
@@ -143,12 +180,15 @@ def test_plot_draws_the_val_curves(runs, tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["does/not/exist"], "no such file or folder: does/not/exist"),
-    (["EMPTY"], "no runs under"),
-    ([], "compare: the following arguments are required: PATH"),
-    (["EMPTY", "--format", "xml"], "compare: argument --format: invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["does/not/exist"], "no such file or folder: does/not/exist"),
+        (["EMPTY"], "no runs under"),
+        ([], "compare: the following arguments are required: PATH"),
+        (["EMPTY", "--format", "xml"], "compare: argument --format: invalid choice"),
+    ],
+)
 def test_one_line_errors(tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     argv = [str(tmp_path / "empty") if a == "EMPTY" else a for a in argv]

@@ -23,9 +23,15 @@ def sweep(root, accs: dict[str, list[float]], lrs=(0.01,)):
     for model, values in accs.items():
         for lr in lrs:
             for seed, acc in enumerate(values):
-                make_run(root / f"{model}_{lr}_{seed}", model=model, lr=lr, seed=seed,
-                         overrides=[f"model={model}", f"optim.lr={lr}", f"trainer.seed={seed}"],
-                         summary=completed_summary(acc, acc - 0.01, wall_s=1.0 + seed), metrics=curve(acc))
+                make_run(
+                    root / f"{model}_{lr}_{seed}",
+                    model=model,
+                    lr=lr,
+                    seed=seed,
+                    overrides=[f"model={model}", f"optim.lr={lr}", f"trainer.seed={seed}"],
+                    summary=completed_summary(acc, acc - 0.01, wall_s=1.0 + seed),
+                    metrics=curve(acc),
+                )
     return root
 
 
@@ -37,8 +43,12 @@ def output(capsys, *argv):
 
 def test_groups_are_the_default_with_repeats_and_carry_mean_std_n(tmp_path, capsys):
     root = sweep(tmp_path / "s", {"mlp": MLP, "cnn": CNN})
-    make_run(root / "cnn_running", model="cnn", seed=9, summary={"status": "running", "monitor": "val_acc",
-                                                                  "val": {"acc": 0.1}, "test": {}})
+    make_run(
+        root / "cnn_running",
+        model="cnn",
+        seed=9,
+        summary={"status": "running", "monitor": "val_acc", "val": {"acc": 0.1}, "test": {}},
+    )
     code, out, err = output(capsys, root, "--format", "json")
     assert code == 0, err
     rows = json.loads(out)
@@ -97,8 +107,11 @@ def test_where_filters_runs(tmp_path, capsys):
     root = sweep(tmp_path / "s", {"mlp": MLP, "cnn": CNN}, lrs=(0.001, 0.1))
     rows = json.loads(output(capsys, root, "--format", "json", "--where", "optim.lr<0.01", "--where", "model=cnn")[1])
     assert len(rows) == 1 and rows[0]["n"] == 5  # the lr column is now the same everywhere
-    runs = json.loads(output(capsys, root, "--format", "json", "--no-group",
-                             "--where", "val_acc>=0.9", "--where", "status=completed")[1])
+    runs = json.loads(
+        output(
+            capsys, root, "--format", "json", "--no-group", "--where", "val_acc>=0.9", "--where", "status=completed"
+        )[1]
+    )
     assert sorted(r["val_acc"] for r in runs) == sorted(a for a in CNN for _ in range(2) if a >= 0.9)
     code, out, err = output(capsys, root, "--where", "nope.key=1")
     assert code == 2 and out == "" and err.count("\n") == 1 and "no run has a key 'nope.key'" in err
@@ -123,8 +136,11 @@ def test_group_curve_is_the_mean_with_a_std_band(tmp_path, monkeypatch):
 
     root = sweep(tmp_path / "s", {"mlp": MLP})
     drawn = {}
-    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between",
-                        lambda self, x, low, high, **kw: drawn.update(x=list(x), low=low, high=high))
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "fill_between",
+        lambda self, x, low, high, **kw: drawn.update(x=list(x), low=low, high=high),
+    )
     from dlrun.reporting.compare_plots import plot_curves
 
     runs = [Run(p) for p in sorted(root.iterdir())]
@@ -138,7 +154,7 @@ def test_welch_matches_the_textbook_and_describe_ignores_non_finite():
     test = welch(MLP, CNN)
     va, vb = statistics.variance(MLP) / 5, statistics.variance(CNN) / 5
     assert test.diff == pytest.approx(statistics.mean(MLP) - statistics.mean(CNN))
-    assert test.df == pytest.approx((va + vb) ** 2 / (va ** 2 / 4 + vb ** 2 / 4))
+    assert test.df == pytest.approx((va + vb) ** 2 / (va**2 / 4 + vb**2 / 4))
     assert test.t == pytest.approx(test.diff / math.sqrt(va + vb))
     assert test.p < 1e-6 and test.low < test.diff < test.high < 0
     # a t of 2.306 with 8 degrees of freedom is the two-sided 5% point (t tables)
@@ -152,7 +168,8 @@ def test_fast_reader_resolves_like_omegaconf(tmp_path):
     run = make_run(tmp_path / "r", lr=1e-5)
     (run / ".hydra" / "config.yaml").write_text(
         "a:\n  x: 1.0e-05\n  y: 1e-3\n  p: ${oc.select:b.q,0.25}\n  q: ${oc.select:b.missing,false}\n"
-        "  r: ${a.x}\n  s: ${oc.env:NOPE_NOT_SET_ANYWHERE}\n  t: ${b}\nb:\n  q: 3\n")
+        "  r: ${a.x}\n  s: ${oc.env:NOPE_NOT_SET_ANYWHERE}\n  t: ${b}\nb:\n  q: 3\n"
+    )
     config = Run(run).config
     assert config["a.x"] == 1e-5 and config["a.y"] == 1e-3  # floats, as OmegaConf reads them
     assert (config["a.p"], config["a.q"], config["a.r"]) == (3, False, 1e-5)
@@ -167,7 +184,8 @@ def test_fast_reader_env_defaults_and_the_choices_block(tmp_path, monkeypatch):
 
     run = make_run(tmp_path / "r", model="cnn")
     (run / ".hydra" / "config.yaml").write_text(
-        "a:\n  home: ${oc.env:DLRUN_TEST_HOME,'~/.cache/dlrun'}\n  set: ${oc.env:DLRUN_TEST_SET}\n")
+        "a:\n  home: ${oc.env:DLRUN_TEST_HOME,'~/.cache/dlrun'}\n  set: ${oc.env:DLRUN_TEST_SET}\n"
+    )
     monkeypatch.setenv("DLRUN_TEST_SET", "/data")
     monkeypatch.delenv("DLRUN_TEST_HOME", raising=False)
     config = Run(run).config

@@ -7,11 +7,10 @@ import pytest
 import torch
 
 from dlrun.config.instantiate import instantiate_without
+from dlrun.config.schema import dataset_keys, validate
 from dlrun.data import prepare
-from dlrun.training.optim import Schedule, build_optimizer
-from dlrun.config.schema import validate
-from dlrun.config.schema import dataset_keys
 from dlrun.training.init import build_model
+from dlrun.training.optim import Schedule, build_optimizer
 
 CONF = Path(__file__).parents[1] / "conf"
 
@@ -23,10 +22,17 @@ def choices(group: str) -> list[str]:
 def test_groups_have_their_choices():
     assert choices("model") == ["cnn", "mlp", "rnn"]
     assert set(choices("optim")) == {"sgd", "adam", "adamw", "rmsprop", "adagrad"}
-    assert set(choices("sched")) >= {"constant", "step", "multistep", "exponential", "cosine",
-                                     "plateau", "onecycle"}
-    assert set(choices("regularization")) >= {"none", "l1", "l2", "dropout", "batchnorm",
-                                              "label_smoothing", "early_stopping", "grad_clip"}
+    assert set(choices("sched")) >= {"constant", "step", "multistep", "exponential", "cosine", "plateau", "onecycle"}
+    assert set(choices("regularization")) >= {
+        "none",
+        "l1",
+        "l2",
+        "dropout",
+        "batchnorm",
+        "label_smoothing",
+        "early_stopping",
+        "grad_clip",
+    }
     assert set(choices("dataset")) >= {"mnist1d", "digits"}
 
 
@@ -77,9 +83,12 @@ def test_regularization_choices_show_in_config(make_cfg, reg):
 
 
 def test_regularization_knobs_override_and_feed_the_model(make_cfg):
-    cfg = make_cfg("regularization=[l1,dropout,batchnorm,early_stopping]",
-                   "regularization.l1.weight=0.001", "regularization.dropout.p=0.3",
-                   "regularization.early_stopping.patience=2")
+    cfg = make_cfg(
+        "regularization=[l1,dropout,batchnorm,early_stopping]",
+        "regularization.l1.weight=0.001",
+        "regularization.dropout.p=0.3",
+        "regularization.early_stopping.patience=2",
+    )
     assert cfg.regularization.l1.weight == 0.001
     assert cfg.regularization.early_stopping.patience == 2
     assert cfg.model.dropout == 0.3 and cfg.model.batch_norm is True
@@ -100,8 +109,13 @@ def test_cnn_picks_conv1d_for_signals_and_conv2d_for_images(make_cfg):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_rnn_cells_read_signals_and_image_rows(make_cfg, cell, bidirectional):
-    cfg = make_cfg("model=rnn", f"model.cell={cell}", f"model.bidirectional={bidirectional}",
-                   "model.num_layers=2", "model.hidden_size=8")
+    cfg = make_cfg(
+        "model=rnn",
+        f"model.cell={cell}",
+        f"model.bidirectional={bidirectional}",
+        "model.num_layers=2",
+        "model.hidden_size=8",
+    )
     net = build_model(cfg.model, (1, 8, 8), 10)
     assert type(net.rnn).__name__ == cell.upper()
     assert net.rnn.input_size == 8  # one image row per step

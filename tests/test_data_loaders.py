@@ -8,9 +8,9 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_dlrun
 from data_helpers import write_tiny_idx_set
+
 from dlrun.data import vision
 from dlrun.data.tv import import_torchvision
 from dlrun.errors import DlrunError
@@ -102,8 +102,13 @@ def test_cifar10_images_become_nchw(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_cli_missing_files_exit_2_with_one_line(tmp_path):
-    r = run_dlrun("dataset=mnist", "dataset.download=false", f"hydra.run.dir={tmp_path / 'run'}",
-                  env={"DLRUN_DATA": str(tmp_path / "data"), "HYDRA_FULL_ERROR": "0"}, timeout=120)
+    r = run_dlrun(
+        "dataset=mnist",
+        "dataset.download=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        env={"DLRUN_DATA": str(tmp_path / "data"), "HYDRA_FULL_ERROR": "0"},
+        timeout=120,
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dlrun: error: dataset mnist not found"), r.stderr
@@ -111,6 +116,8 @@ def test_cli_missing_files_exit_2_with_one_line(tmp_path):
 
 
 def test_torchvision_is_not_imported_by_dlrun_itself():
-    code = ("import sys, dlrun.cli, dlrun.training.trainer, dlrun.config.schema, dlrun.data.vision; "
-            "sys.exit('torchvision' in sys.modules)")
+    code = (
+        "import sys, dlrun.cli, dlrun.training.trainer, dlrun.config.schema, dlrun.data.vision; "
+        "sys.exit('torchvision' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

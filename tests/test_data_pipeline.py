@@ -8,15 +8,15 @@ import signal
 import numpy as np
 import pytest
 import torch
-
 from data_helpers import write_tiny_idx_set
+
+from dlrun.config.schema import validate
 from dlrun.data import RawData, iterate_batches, prepare
 from dlrun.data.augment import BatchAugment, random_shift
 from dlrun.data.core import HostSplit, Split
 from dlrun.errors import DlrunError
 from dlrun.models import CNN, MLP, RNN
 from dlrun.models.rnn import as_sequence
-from dlrun.config.schema import validate
 from dlrun.training.init import build_model
 from dlrun.training.trainer import Interrupted, Trainer, train
 
@@ -41,10 +41,12 @@ def tiny_mnist(tmp_path, monkeypatch):
 @pytest.fixture
 def mnist_cfg(make_cfg):
     """The tiny MNIST run's config, composed and validated as `dlrun` does."""
+
     def _cfg(*overrides):
         cfg = make_cfg("dataset=mnist", "dataset.download=false", "trainer.epochs=2", *overrides)
         validate(cfg)
         return cfg
+
     return _cfg
 
 
@@ -79,8 +81,11 @@ def test_dataloader_fallback_gives_the_fast_paths_batches():
     assert next(iterate_batches(slow.test, 4))[0].dtype == torch.float32
     for split in ("train", "val", "test"):
         gens = [torch.Generator().manual_seed(1) if split == "train" else None for _ in range(2)]
-        pairs = zip(iterate_batches(getattr(fast, split), 8, gens[0]),
-                    iterate_batches(getattr(slow, split), 8, gens[1]), strict=True)
+        pairs = zip(
+            iterate_batches(getattr(fast, split), 8, gens[0]),
+            iterate_batches(getattr(slow, split), 8, gens[1]),
+            strict=True,
+        )
         for (xf, yf), (xs, ys) in pairs:
             assert torch.allclose(xf, xs) and torch.equal(yf, ys)
 
@@ -103,8 +108,7 @@ def test_random_shift_keeps_shape_and_each_sample_its_own_content():
 def test_augment_flip_and_shift_move_pixels_not_labels():
     x = torch.zeros(64, 1, 5, 5)
     x[:, :, 2, 0] = 1.0  # one lit pixel at the left edge of the middle row
-    aug = BatchAugment(shift=0, hflip=True, fill=torch.zeros(1, 1, 1, 1),
-                       generator=torch.Generator().manual_seed(0))
+    aug = BatchAugment(shift=0, hflip=True, fill=torch.zeros(1, 1, 1, 1), generator=torch.Generator().manual_seed(0))
     out = aug(x)
     flipped = out[:, 0, 2, 4] == 1
     assert out.shape == x.shape and 0 < flipped.sum() < 64
@@ -113,8 +117,10 @@ def test_augment_flip_and_shift_move_pixels_not_labels():
 
 
 def test_augment_runs_in_training_only(tiny_mnist, mnist_cfg):
-    trainer = Trainer(mnist_cfg("regularization=[augment]", "model=cnn", "model.channels=[4]",
-                           "model.hidden=[]"), str(tiny_mnist / "run"))
+    trainer = Trainer(
+        mnist_cfg("regularization=[augment]", "model=cnn", "model.channels=[4]", "model.hidden=[]"),
+        str(tiny_mnist / "run"),
+    )
     assert (trainer.augment.shift, trainer.augment.hflip) == (2, False)  # the MNIST recipe
     calls = []
     inner = trainer.augment
@@ -131,10 +137,12 @@ def test_augmented_run_resumed_mid_epoch_reproduces_the_run(tiny_mnist, mnist_cf
 
     first = Trainer(mnist_cfg(*run), str(tiny_mnist / "run"))
     inner = first.augment
+
     def stop_at_step_9(x):  # a signal arriving during step 9 of 14 (the 2nd epoch): stop after it
         if first.step == 8:
             first.stop_signal = signal.SIGTERM
         return inner(x)
+
     first.augment = stop_at_step_9
     with pytest.raises(Interrupted):
         first.fit()
@@ -144,8 +152,9 @@ def test_augmented_run_resumed_mid_epoch_reproduces_the_run(tiny_mnist, mnist_cf
     again.resume()
     summary = again.fit()
     drop = ("epoch_s", "samples_per_s")
-    assert [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "run")] == \
-        [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "reference")]
+    assert [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "run")] == [
+        {k: v for k, v in r.items() if k not in drop} for r in _metrics(tiny_mnist / "reference")
+    ]
     assert summary["test"] == reference["test"]
 
 
@@ -214,11 +223,14 @@ def test_models_adapt_to_channels_and_size(shape):
     assert as_sequence(x).shape == (2, shape[1], shape[0] * shape[2])  # rows are the time steps
 
 
-@pytest.mark.parametrize("preset,shape,params", [
-    ("seed_mlp", (1, 28, 28), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10),
-    ("seed_cnn", (1, 28, 28), 832 + 51_264 + 7 * 7 * 64 * 1024 + 1024 + 10_250),  # the TF tutorial's
-    ("seed_cnn", (3, 32, 32), 2_432 + 51_264 + 8 * 8 * 64 * 1024 + 1024 + 10_250),
-])
+@pytest.mark.parametrize(
+    "preset,shape,params",
+    [
+        ("seed_mlp", (1, 28, 28), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10),
+        ("seed_cnn", (1, 28, 28), 832 + 51_264 + 7 * 7 * 64 * 1024 + 1024 + 10_250),  # the TF tutorial's
+        ("seed_cnn", (3, 32, 32), 2_432 + 51_264 + 8 * 8 * 64 * 1024 + 1024 + 10_250),
+    ],
+)
 def test_presets_build_on_image_shapes(preset, shape, params, make_cfg):
     cfg = make_cfg(f"experiment={preset}")
     validate(cfg)

@@ -51,8 +51,13 @@ def test_more_folds_than_the_smallest_class_is_refused():
 def test_sweep_summary_csv_is_grouped_over_seeds(tmp_path):
     sweep = tmp_path / "sweep"
     for i, (model, seed, acc) in enumerate([("mlp", 0, 0.7), ("mlp", 1, 0.72), ("cnn", 0, 0.9), ("cnn", 1, 0.92)]):
-        make_run(sweep / f"{i}_model={model},trainer.seed={seed}", model=model, seed=seed,
-                 overrides=[f"model={model}", f"trainer.seed={seed}"], summary=completed_summary(acc, acc))
+        make_run(
+            sweep / f"{i}_model={model},trainer.seed={seed}",
+            model=model,
+            seed=seed,
+            overrides=[f"model={model}", f"trainer.seed={seed}"],
+            summary=completed_summary(acc, acc),
+        )
     table, grouped = write_summary_csv(sweep)
     assert len(table.rows) == 4 and grouped is not None
     rows = list(csv.DictReader((sweep / SUMMARY_CSV).open()))
@@ -64,14 +69,14 @@ def test_sweep_summary_csv_is_grouped_over_seeds(tmp_path):
 @pytest.mark.slow
 def test_kfold_sweep_runs_every_fold_and_groups_them(tmp_path):
     sweep = tmp_path / "cv"
-    done = run_dlrun("-m", *TINY, "dataset.folds=3", "dataset.fold=range(3)", f"hydra.sweep.dir={sweep}",
-                     cwd=tmp_path)
+    done = run_dlrun("-m", *TINY, "dataset.folds=3", "dataset.fold=range(3)", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     logs = sorted(sweep.glob("*/dlrun.log"))
     assert len(logs) == 3
     sizes = [next(line for line in log.read_text().splitlines() if "data:" in line) for log in logs]
-    assert all("958 train / 479 val" in line or "959 train / 478 val" in line
-               for line in sizes), sizes  # digits' 1437 training samples in 3 folds
+    assert all("958 train / 479 val" in line or "959 train / 478 val" in line for line in sizes), (
+        sizes
+    )  # digits' 1437 training samples in 3 folds
     rows = list(csv.DictReader((sweep / SUMMARY_CSV).open()))
     assert len(rows) == 1 and rows[0]["n"] == "3" and rows[0]["completed"] == "3"
     assert "one group" in done.stdout
@@ -91,15 +96,20 @@ def test_no_validation_split_best_is_the_last_epoch(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv, message", [
-    (["trainer.val_fraction=0", "trainer.monitor=val_loss"], "trainer.monitor=val_loss needs a validation split"),
-    (["trainer.val_fraction=0", "regularization=[early_stopping]"],
-     "regularization.early_stopping.monitor=val_loss needs a validation split"),
-    (["dataset.folds=5", "dataset.fold=5"], "dataset.fold: must be in 0..4 for folds=5"),
-    (["dataset.folds=1"], "dataset.folds: must be >= 2"),
-    (["dataset.folds=500"], "dataset.folds=500 is larger than the smallest class"),
-    (["-m", "dataset.folds=500", "dataset.fold=range(2)"], "dataset.folds=500 is larger than the smallest class"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["trainer.val_fraction=0", "trainer.monitor=val_loss"], "trainer.monitor=val_loss needs a validation split"),
+        (
+            ["trainer.val_fraction=0", "regularization=[early_stopping]"],
+            "regularization.early_stopping.monitor=val_loss needs a validation split",
+        ),
+        (["dataset.folds=5", "dataset.fold=5"], "dataset.fold: must be in 0..4 for folds=5"),
+        (["dataset.folds=1"], "dataset.folds: must be >= 2"),
+        (["dataset.folds=500"], "dataset.folds=500 is larger than the smallest class"),
+        (["-m", "dataset.folds=500", "dataset.fold=range(2)"], "dataset.folds=500 is larger than the smallest class"),
+    ],
+)
 def test_bad_folds_and_monitors_are_one_line_before_any_folder(tmp_path, argv, message):
     done = run_dlrun(*argv, "dataset=digits", cwd=tmp_path)
     assert done.returncode == 2

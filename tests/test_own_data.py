@@ -1,16 +1,15 @@
 """Your own data: dataset=csv, image_folder and npz, on files the tests write."""
 
 import csv
-import json
 import logging
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_dlrun
-from dlrun.data import iterate_batches, prepare
+
 from dlrun.data import image_folder as imf
+from dlrun.data import iterate_batches, prepare
 from dlrun.data.arrays import load_npz
 from dlrun.data.core import HostSplit
 from dlrun.data.tabular import fit_encoding, load_csv
@@ -44,8 +43,12 @@ def test_csv_encoding_missing_values_and_task(tmp_path):
     enc = fit_encoding(path, "label")
     age, city = enc["features"]
     assert enc["task"] == "classification" and enc["classes"] == ["no", "yes"]
-    assert age["kind"] == "numeric" and city == {"name": "city", "kind": "categorical",
-                                                 "categories": ["oslo", "paris", "rome"], "missing": True}
+    assert age["kind"] == "numeric" and city == {
+        "name": "city",
+        "kind": "categorical",
+        "categories": ["oslo", "paris", "rome"],
+        "missing": True,
+    }
     raw = load_csv(path, "label", test_fraction=0.25, seed=1)
     assert raw.num_classes == 2 and raw.input_shape == (1 + 3 + 1,)
     assert len(raw.y_train) == 150 and len(raw.y_test) == 50
@@ -67,8 +70,13 @@ def test_csv_encoding_missing_values_and_task(tmp_path):
 
 def test_csv_test_path_and_unknown_category(tmp_path):
     train = str(people(tmp_path / "train.csv"))
-    test = str(write_csv(tmp_path / "test.csv", ["city", "age", "label"],  # columns in any order
-                         [["berlin", "30", "no"], ["rome", "", "yes"]]))
+    test = str(
+        write_csv(
+            tmp_path / "test.csv",
+            ["city", "age", "label"],  # columns in any order
+            [["berlin", "30", "no"], ["rome", "", "yes"]],
+        )
+    )
     raw = load_csv(train, "label", test_path=test)
     assert len(raw.y_train) == 200 and raw.y_test.tolist() == [0, 1]
     assert raw.x_test[0, 1:].tolist() == [0, 0, 0, 0]  # a city never seen in training: all zeros
@@ -87,13 +95,20 @@ def test_csv_for_predictions_ignores_the_target(tmp_path):
         encode(str(new), enc)
 
 
-@pytest.mark.parametrize("content, args, expected", [
-    (None, "dataset.target=label", "nope.csv: no such file"),
-    ("a,label\n1,x\n2,y\n", "dataset.target=price", "bad.csv: no column 'price'"),
-    ("a,label\n", "dataset.target=label", "bad.csv: the table has a header but no rows"),
-    ("a,label\n1,x\n2,x\n3,x\n", "dataset.target=label", "bad.csv: column 'label' (the target) has one class"),
-    ("a,label\n1,x\n2,y\nabc,x\n4,y\n", "dataset.target=label", "bad.csv: column 'a' is numeric but line 4 holds 'abc'"),
-])
+@pytest.mark.parametrize(
+    "content, args, expected",
+    [
+        (None, "dataset.target=label", "nope.csv: no such file"),
+        ("a,label\n1,x\n2,y\n", "dataset.target=price", "bad.csv: no column 'price'"),
+        ("a,label\n", "dataset.target=label", "bad.csv: the table has a header but no rows"),
+        ("a,label\n1,x\n2,x\n3,x\n", "dataset.target=label", "bad.csv: column 'label' (the target) has one class"),
+        (
+            "a,label\n1,x\n2,y\nabc,x\n4,y\n",
+            "dataset.target=label",
+            "bad.csv: column 'a' is numeric but line 4 holds 'abc'",
+        ),
+    ],
+)
 def test_csv_bad_input_is_one_line_before_any_folder(tmp_path, content, args, expected):
     name = "nope.csv" if content is None else "bad.csv"
     if content is not None:
@@ -123,8 +138,9 @@ def test_image_folder_split_resize_cache_and_unreadable(tmp_path, monkeypatch, c
     (tmp_path / "imgs" / "dog" / "broken.png").write_bytes(b"not an image")
     root = str(tmp_path / "cache")
     with caplog.at_level(logging.WARNING, "dlrun"):
-        raw = imf.load_image_folder(str(tmp_path / "imgs"), root, size=[6, 5], mode="grayscale",
-                                    test_fraction=0.25, seed=0)
+        raw = imf.load_image_folder(
+            str(tmp_path / "imgs"), root, size=[6, 5], mode="grayscale", test_fraction=0.25, seed=0
+        )
     assert "broken.png" in caplog.text
     # 24 readable images of 25; the split was drawn on the 25 files (7 test), before decoding
     assert raw.x_train.shape == (17, 1, 6, 5) and raw.x_test.shape == (7, 1, 6, 5)
@@ -132,13 +148,13 @@ def test_image_folder_split_resize_cache_and_unreadable(tmp_path, monkeypatch, c
     assert raw.num_classes == 3 and raw.meta["classes"] == ["cat", "dog", "fox"]
     assert sorted(np.bincount(raw.y_test).tolist()) == [2, 2, 3]  # stratified
     # class k's pixels are around 60 * k + 15: the labels follow the folders
-    assert all(abs(float(x.mean()) - (60 * k + 15)) < 10
-               for x, k in zip(raw.x_train, raw.y_train))
+    assert all(abs(float(x.mean()) - (60 * k + 15)) < 10 for x, k in zip(raw.x_train, raw.y_train))
 
     # a second load maps the cache: nothing is decoded
     monkeypatch.setattr(imf, "decode_image", lambda *a: pytest.fail("decoded again"))
-    again = imf.load_image_folder(str(tmp_path / "imgs"), root, size=[6, 5], mode="grayscale",
-                                  test_fraction=0.25, seed=0)
+    again = imf.load_image_folder(
+        str(tmp_path / "imgs"), root, size=[6, 5], mode="grayscale", test_fraction=0.25, seed=0
+    )
     assert np.array_equal(again.x_train, raw.x_train) and np.array_equal(again.y_test, raw.y_test)
 
 
@@ -163,16 +179,22 @@ def test_image_folder_larger_than_memory_is_batched_from_the_map(tmp_path):
     assert torch.allclose(fast.mean, slow.mean) and torch.allclose(fast.std, slow.std)
     for split in ("train", "val", "test"):
         gens = [torch.Generator().manual_seed(3) for _ in range(2)]
-        for (xa, ya), (xb, yb) in zip(iterate_batches(getattr(fast, split), 4, gens[0]),
-                                      iterate_batches(getattr(slow, split), 4, gens[1]), strict=True):
+        for (xa, ya), (xb, yb) in zip(
+            iterate_batches(getattr(fast, split), 4, gens[0]),
+            iterate_batches(getattr(slow, split), 4, gens[1]),
+            strict=True,
+        ):
             assert torch.allclose(xa, xb, atol=1e-5) and torch.equal(ya, yb)
 
 
-@pytest.mark.parametrize("setup, expected", [
-    (lambda p: p.mkdir(), "no images in class sub-folders"),
-    (lambda p: (p / "a").mkdir(parents=True), "no images in class sub-folders"),
-    (lambda p: write_images(p, classes=("only",)), "one class (only)"),
-])
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        (lambda p: p.mkdir(), "no images in class sub-folders"),
+        (lambda p: (p / "a").mkdir(parents=True), "no images in class sub-folders"),
+        (lambda p: write_images(p, classes=("only",)), "one class (only)"),
+    ],
+)
 def test_image_folder_errors(tmp_path, setup, expected):
     setup(tmp_path / "f")
     with pytest.raises(DlrunError, match=expected.replace("(", r"\(").replace(")", r"\)")):
@@ -182,8 +204,13 @@ def test_image_folder_errors(tmp_path, setup, expected):
 # -- npz ----------------------------------------------------------------------------------------
 def test_npz_arrays_and_errors(tmp_path):
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "a.npz", x_train=rng.normal(size=(30, 2, 5)).astype(np.float32),
-             y_train=rng.integers(0, 3, 30), x_test=rng.normal(size=(10, 2, 5)), y_test=rng.integers(0, 3, 10))
+    np.savez(
+        tmp_path / "a.npz",
+        x_train=rng.normal(size=(30, 2, 5)).astype(np.float32),
+        y_train=rng.integers(0, 3, 30),
+        x_test=rng.normal(size=(10, 2, 5)),
+        y_test=rng.integers(0, 3, 10),
+    )
     raw = load_npz(str(tmp_path / "a.npz"))
     assert raw.input_shape == (2, 5) and raw.num_classes == 3 and raw.y_train.dtype == np.int64
     assert load_npz(str(tmp_path / "a.npz"), task="regression").num_classes == 0

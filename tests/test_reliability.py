@@ -3,7 +3,6 @@ The signal tests drive a real `dlrun` process."""
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,15 +10,20 @@ import time
 
 import pytest
 import torch
-
 from conftest import run_dlrun
+
 from dlrun.results.run_folder import RunFolder, atomic_write
 from dlrun.training.trainer import train
 
 pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchrun
 
-RUN = ["dataset=digits", "model.hidden=[64]", "trainer.batch_size=32", "regularization=[dropout]",
-       "trainer.progress=false"]
+RUN = [
+    "dataset=digits",
+    "model.hidden=[64]",
+    "trainer.batch_size=32",
+    "regularization=[dropout]",
+    "trainer.progress=false",
+]
 
 
 def metrics_without_time(run_dir):
@@ -32,8 +36,12 @@ def summary(run_dir):
 
 
 def start(run_dir, *overrides):
-    return subprocess.Popen([sys.executable, "-m", "dlrun", *RUN, *overrides, f"hydra.run.dir={run_dir}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dlrun", *RUN, *overrides, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_line(proc, prefix):
@@ -104,8 +112,12 @@ def test_sigkill_at_any_moment_leaves_readable_files_and_resume_continues(tmp_pa
         state = torch.load(run_dir / "checkpoints/last.pt", weights_only=True)
         torch.load(run_dir / "checkpoints/best.pt", weights_only=True)
         assert state["epoch"] < 8
-        proc = subprocess.Popen([sys.executable, "-m", "dlrun", "resume", str(run_dir)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dlrun", "resume", str(run_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert summary(run_dir)["status"] == "completed"
@@ -140,6 +152,7 @@ def test_resume_refuses_folders_that_are_not_runs(tmp_path, reference):
 
 def test_resume_can_train_longer(tmp_path, reference, make_cfg):
     import shutil
+
     run_dir = tmp_path / "run"
     shutil.copytree(reference, run_dir)
     res = run_dlrun("resume", str(run_dir), "trainer.epochs=10")
@@ -154,8 +167,7 @@ def test_resume_can_train_longer(tmp_path, reference, make_cfg):
 def test_divergence_stops_at_once_and_keeps_the_finite_best(make_cfg, tmp_path):
     # lr grows 1e6x per epoch: fine at first, then the loss blows up (at the latest when the lr
     # overflows float32, in epoch 8)
-    cfg = make_cfg(*RUN[:-1], "optim=sgd", "optim.lr=0.01", "sched=exponential", "sched.gamma=1e6",
-                   "trainer.epochs=10")
+    cfg = make_cfg(*RUN[:-1], "optim=sgd", "optim.lr=0.01", "sched=exponential", "sched.gamma=1e6", "trainer.epochs=10")
     s = train(cfg, str(tmp_path))
     assert s["status"] == "diverged"
     assert "step" in s["error"] and "lr" in s["error"]

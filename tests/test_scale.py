@@ -2,7 +2,6 @@
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 
@@ -18,8 +17,13 @@ DDP_RUN = ["trainer.strategy=ddp", "dataset=digits", "regularization=[dropout]",
 
 
 def torchrun(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "dlrun",
-                           *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "dlrun", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def metrics(run_dir):
@@ -36,7 +40,9 @@ def test_shards_split_each_permutation_evenly_between_ranks():
     assert all(len(s) == 25 for s in seen)  # 103 // 4, the remainder dropped for equal step counts
     everything = torch.cat(seen)
     assert len(set(everything.tolist())) == 100
-    assert set(everything.tolist()) <= set(torch.randperm(103, generator=torch.Generator().manual_seed(1))[:100].tolist())
+    assert set(everything.tolist()) <= set(
+        torch.randperm(103, generator=torch.Generator().manual_seed(1))[:100].tolist()
+    )
     # evaluation shards cover every sample exactly once
     ev = torch.cat([torch.cat([y for _, y in iterate_batches(split, 8, shard=(r, 4))]) for r in range(4)])
     assert sorted(ev.tolist()) == list(range(103))
@@ -64,19 +70,26 @@ def test_ddp_two_processes_one_run_folder_and_resume(tmp_path):
 
 def test_ddp_without_torchrun_is_a_one_line_error(tmp_path):
     from conftest import run_dlrun
+
     res = run_dlrun("trainer.strategy=ddp", "trainer.epochs=1", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "dlrun: error: trainer.strategy=ddp runs under torchrun: "
-        "torchrun --nproc_per_node=N -m dlrun trainer.strategy=ddp ..."]
+        "torchrun --nproc_per_node=N -m dlrun trainer.strategy=ddp ..."
+    ]
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_compile_on_cpu(make_cfg, tmp_path, model):
     # aot_eager runs the whole torch.compile path (dynamo capture, AOT autograd) without the
     # minutes inductor needs to build C++ here; benchmarks/suite.py measures inductor
-    cfg = make_cfg(f"model={model}", "dataset=digits", "trainer.epochs=2", "trainer.compile=true",
-                   "trainer.compile_backend=aot_eager")
+    cfg = make_cfg(
+        f"model={model}",
+        "dataset=digits",
+        "trainer.epochs=2",
+        "trainer.compile=true",
+        "trainer.compile_backend=aot_eager",
+    )
     s = train(cfg, str(tmp_path))
     assert s["status"] == "completed" and s["test"]["acc"] > 0.5
     state = torch.load(tmp_path / "checkpoints/best.pt", weights_only=True)["model"]

@@ -26,11 +26,21 @@ def trials(sweep_dir):
 
 def test_pruned_trials_stop_early_keep_their_files_and_are_not_errors(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = run_dlrun("-m", "hparams_search=optuna", "hydra/sweeper/pruner=median", "hydra.sweeper.n_trials=4",
-                     "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=1",
-                     "hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=0",
-                     "dataset=digits", "trainer.epochs=3", "trainer.progress=false",
-                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    done = run_dlrun(
+        "-m",
+        "hparams_search=optuna",
+        "hydra/sweeper/pruner=median",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+        "hydra.sweeper.pruner.n_warmup_steps=1",
+        "hydra/sweeper/sampler=random",
+        "hydra.sweeper.sampler.seed=0",
+        "dataset=digits",
+        "trainer.epochs=3",
+        "trainer.progress=false",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     runs = run_folders(sweep_dir)
     pruned = [run for run in runs if status(run) == "pruned"]
@@ -44,8 +54,10 @@ def test_pruned_trials_stop_early_keep_their_files_and_are_not_errors(tmp_path):
     states = {t.number: t for t in trials(sweep_dir)}
     for run in pruned:
         trial = states[int(run.name.split("_")[0])]  # run folder N_... is trial N
-        assert trial.state.name == "PRUNED" and len(trial.intermediate_values) == json.loads(
-            (run / "summary.json").read_text())["epochs_completed"]
+        assert (
+            trial.state.name == "PRUNED"
+            and len(trial.intermediate_values) == json.loads((run / "summary.json").read_text())["epochs_completed"]
+        )
     assert "pruned" in (sweep_dir / "summary.csv").read_text()
     compare = run_dlrun("compare", str(sweep_dir), "--format", "csv", cwd=tmp_path)
     assert compare.stdout.count(",pruned,") == len(pruned)
@@ -78,10 +90,22 @@ def test_a_search_continues_where_it_stopped_and_the_seed_fixes_its_trials(tmp_p
 
 def test_a_trial_interrupted_by_ctrl_c_is_run_again_in_its_folder(tmp_path):
     sweep_dir = tmp_path / "search"
-    args = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "dataset=digits", "trainer.epochs=100",
-            "trainer.progress=false", f"hydra.sweep.dir={sweep_dir}"]
-    search = subprocess.Popen([sys.executable, "-m", "dlrun", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    args = [
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "dataset=digits",
+        "trainer.epochs=100",
+        "trainer.progress=false",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    search = subprocess.Popen(
+        [sys.executable, "-m", "dlrun", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.time() + 240
     while not list(sweep_dir.glob("1_*/metrics.csv")) and search.poll() is None and time.time() < deadline:
         time.sleep(0.2)
@@ -97,9 +121,18 @@ def test_a_trial_interrupted_by_ctrl_c_is_run_again_in_its_folder(tmp_path):
 
 def test_parallel_trials_share_the_study_file(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = run_dlrun("-m", "hparams_search=optuna", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                     "hydra.sweeper.n_trials=2", "dataset=digits", "trainer.epochs=2", "trainer.progress=false",
-                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    done = run_dlrun(
+        "-m",
+        "hparams_search=optuna",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.n_trials=2",
+        "dataset=digits",
+        "trainer.epochs=2",
+        "trainer.progress=false",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (sweep_dir / STUDY_FILE).is_file()
     done_trials = trials(sweep_dir)
@@ -120,11 +153,14 @@ def test_lr_find_writes_its_files_and_suggests_an_lr(tmp_path):
     assert f"dlrun dataset=digits optim.lr={lr:.3g}" in done.stdout
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--steps", "5"], "at least 10 steps"),
-    (["--start", "0.1", "--end", "0.01"], "is empty"),
-    (["dataset=diabetes"], "regression task"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--steps", "5"], "at least 10 steps"),
+        (["--start", "0.1", "--end", "0.01"], "is empty"),
+        (["dataset=diabetes"], "regression task"),
+    ],
+)
 def test_lr_find_refuses_bad_input_in_one_line(tmp_path, capsys, argv, message):
     out = tmp_path / "lr"
     assert lr_find.main([*argv, "--out", str(out)]) == 2
@@ -135,9 +171,15 @@ def test_lr_find_refuses_bad_input_in_one_line(tmp_path, capsys, argv, message):
 
 def test_a_failed_trial_is_recorded_and_the_search_goes_on(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *TINY,
-                     "trainer.monitor=val_nope",  # passes the checks, fails in the first epoch of each run
-                     f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    done = run_dlrun(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        *TINY,
+        "trainer.monitor=val_nope",  # passes the checks, fails in the first epoch of each run
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("dlrun: error: 2 of 2 runs did not complete (2 failed)")
     assert [t.state.name for t in trials(sweep_dir)] == ["FAIL", "FAIL"]

@@ -16,8 +16,17 @@ pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchr
 def sweep(tmp_path_factory):
     """4 tiny runs, 2 of which diverge: optim.lr in {0.05, 1e30} x trainer.seed in {0, 1}."""
     cwd = tmp_path_factory.mktemp("grid")
-    done = run_dlrun("-m", *TINY, "model=mlp", "model.hidden=[16]", "optim=sgd", f"optim.lr=0.05,{DIVERGES}",
-                 "trainer.seed=0,1", f"hydra.sweep.dir={cwd / 'sweep'}", cwd=cwd)
+    done = run_dlrun(
+        "-m",
+        *TINY,
+        "model=mlp",
+        "model.hidden=[16]",
+        "optim=sgd",
+        f"optim.lr=0.05,{DIVERGES}",
+        "trainer.seed=0,1",
+        f"hydra.sweep.dir={cwd / 'sweep'}",
+        cwd=cwd,
+    )
     return cwd / "sweep", done
 
 
@@ -43,8 +52,17 @@ def test_summary_csv_has_a_row_per_group_of_seeds(sweep):
     sweep_dir, _ = sweep
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     assert len(rows) == 2
-    assert {"optim.lr", "n", "completed", "status", "val_acc_mean", "val_acc_std", "test_acc_mean",
-            "epochs_mean", "wall_s_mean"} <= set(rows[0])
+    assert {
+        "optim.lr",
+        "n",
+        "completed",
+        "status",
+        "val_acc_mean",
+        "val_acc_std",
+        "test_acc_mean",
+        "epochs_mean",
+        "wall_s_mean",
+    } <= set(rows[0])
     assert "trainer.seed" not in rows[0]
     assert (rows[0]["optim.lr"], rows[0]["n"], rows[0]["completed"], rows[0]["best"]) == ("0.05", "2", "2", "true")
     assert (rows[1]["n"], rows[1]["completed"], rows[1]["status"]) == ("2", "0", "2 diverged")
@@ -55,8 +73,9 @@ def test_the_sweep_ends_with_a_table_and_a_non_zero_exit(sweep):
     _, done = sweep
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        "dlrun: error: 2 of 4 runs did not complete (2 diverged); see the table above")
-    table = done.stdout[done.stdout.index("4 runs in 2 groups"):]
+        "dlrun: error: 2 of 4 runs did not complete (2 diverged); see the table above"
+    )
+    table = done.stdout[done.stdout.index("4 runs in 2 groups") :]
     assert "2 diverged" in table and "2 completed" in table and "★" in table
     assert "nothing to compare it with" in table  # the diverged group has no completed run
 
@@ -83,8 +102,9 @@ def test_compositions_checked_cover_each_group_combination_and_each_value():
 
 
 def test_search_ranges_are_left_to_the_sweeper():
-    checks = compositions_to_check(["optim.lr=tag(log, interval(1e-4, 1e-1))", "trainer.batch_size=choice(32, 64)"],
-                                   is_group)
+    checks = compositions_to_check(
+        ["optim.lr=tag(log, interval(1e-4, 1e-1))", "trainer.batch_size=choice(32, 64)"], is_group
+    )
     assert checks == [["trainer.batch_size=32"], ["trainer.batch_size=64"]]
 
 

@@ -1,10 +1,10 @@
-import pytest
 """Search with hparams_search=optuna: trials are normal run folders, the task returns the monitored
 metric to the sweeper, the best parameters and value land in the sweep folder."""
 
 import json
 import math
 
+import pytest
 import yaml
 from conftest import run_dlrun
 from sweep_helpers import DIVERGES, TINY, run_folders
@@ -18,8 +18,15 @@ pytestmark = pytest.mark.slow  # subprocess trainings, sweeps, signals or torchr
 
 def test_a_three_trial_search(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=7",
-                 *TINY, f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    done = run_dlrun(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.sampler.seed=7",
+        *TINY,
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     runs = run_folders(sweep_dir)
     assert len(runs) == 3
@@ -36,8 +43,11 @@ def test_a_three_trial_search(tmp_path):
 def test_search_presets_compose(tmp_path):
     """Random search, a minimized metric, and another model's width all compose; monitor=auto
     is a one-line error (the search would not know which way is better)."""
-    preflight_sweep(["hparams_search=optuna", "hydra/sweeper/sampler=random", "trainer.monitor=val_loss",
-                     "model=rnn"], None, "config")
+    preflight_sweep(
+        ["hparams_search=optuna", "hydra/sweeper/sampler=random", "trainer.monitor=val_loss", "model=rnn"],
+        None,
+        "config",
+    )
     try:
         preflight_sweep(["hparams_search=optuna", "trainer.monitor=auto"], None, "config")
     except DlrunError as e:
@@ -57,8 +67,16 @@ def test_the_objective_is_the_best_monitored_val_metric():
 
 def test_a_search_whose_trials_all_diverge_ends_with_its_table(tmp_path):
     sweep_dir = tmp_path / "search"
-    done = run_dlrun("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", *TINY, "optim=sgd",
-                 f"optim.lr={DIVERGES}", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    done = run_dlrun(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=1",
+        *TINY,
+        "optim=sgd",
+        f"optim.lr={DIVERGES}",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("dlrun: error: 1 of 1 runs did not complete (1 diverged)")
     assert yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())["best_value"] == -math.inf

@@ -9,9 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
-
 from conftest import run_dlrun
+from omegaconf import OmegaConf
 
 pytestmark = pytest.mark.slow
 TINY = ["model.hidden=[32]", "trainer.epochs=2", "dataset.train_subset=1000", "trainer.progress=false"]
@@ -28,8 +27,9 @@ def mnist1d_run(tmp_path_factory):
     """A tiny MLP trained on MNIST-1D, and that data as an .npz."""
     cwd = tmp_path_factory.mktemp("runs")
     run = train_run(cwd, "mlp")
-    from dlrun.data.mnist1d import load_mnist1d
     import os
+
+    from dlrun.data.mnist1d import load_mnist1d
 
     raw = load_mnist1d(os.environ["DLRUN_DATA"])
     np.savez(cwd / "m1d.npz", x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test)
@@ -40,11 +40,13 @@ def mnist1d_run(tmp_path_factory):
 def dl(capsys, monkeypatch):
     """`dlrun eval|predict|export ...` in this process (no start-up cost), seen as a subprocess's
     exit code, stdout and stderr; one call per command also runs the real command line."""
+
     def call(cwd, command, *args):
         monkeypatch.chdir(cwd)
         code = importlib.import_module(f"dlrun.commands.{command}").main(list(args))
         out = capsys.readouterr()
         return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
     return call
 
 
@@ -68,13 +70,21 @@ def test_eval_matches_training_and_other_data(mnist1d_run, dl):
     # the same test set through dataset=npz: the same numbers
     res = dl(cwd, "eval", str(run), "dataset=npz", "dataset.path=m1d.npz", "--name", "npz")
     assert res.returncode == 0, res.stderr
-    assert json.loads((run / "eval" / "npz.json").read_text())["test"]["acc"] == pytest.approx(summary["test"]["acc"], abs=1e-6)
+    assert json.loads((run / "eval" / "npz.json").read_text())["test"]["acc"] == pytest.approx(
+        summary["test"]["acc"], abs=1e-6
+    )
 
     one_line_error(dl(cwd, "eval", str(run), "dataset=digits"), "the data's inputs are (1, 8, 8)")
-    np.savez(cwd / "three.npz", x_train=np.zeros((6, 1, 40)), y_train=np.arange(6) % 3,
-             x_test=np.zeros((3, 1, 40)), y_test=np.arange(3))
-    one_line_error(dl(cwd, "eval", str(run), "dataset=npz", "dataset.path=three.npz"),
-                   "the data has 3 classes, the model of")
+    np.savez(
+        cwd / "three.npz",
+        x_train=np.zeros((6, 1, 40)),
+        y_train=np.arange(6) % 3,
+        x_test=np.zeros((3, 1, 40)),
+        y_test=np.arange(3),
+    )
+    one_line_error(
+        dl(cwd, "eval", str(run), "dataset=npz", "dataset.path=three.npz"), "the data has 3 classes, the model of"
+    )
     one_line_error(dl(cwd, "eval", str(cwd / "nowhere")), "is not a dlrun run folder")
 
 
@@ -98,8 +108,15 @@ def test_predict_and_eval_a_csv_run(tmp_path, dl):
 
     people(tmp_path / "train.csv", n=240)
     people(tmp_path / "test.csv", n=60, seed=1)
-    run = train_run(tmp_path, "csvrun", "dataset=csv", "dataset.path=train.csv", "dataset.target=label",
-                    "dataset.test_path=test.csv", "trainer.epochs=5")
+    run = train_run(
+        tmp_path,
+        "csvrun",
+        "dataset=csv",
+        "dataset.path=train.csv",
+        "dataset.target=label",
+        "dataset.test_path=test.csv",
+        "trainer.epochs=5",
+    )
     new = tmp_path / "new.csv"
     with open(tmp_path / "test.csv") as src, open(new, "w") as dst:  # the target column left out
         for line in src:
@@ -156,10 +173,22 @@ def test_fine_tune_from_mnist1d_to_another_task(mnist1d_run):
     layer is loaded and frozen, the head is new."""
     cwd, source = mnist1d_run
     d = np.load(cwd / "m1d.npz")
-    np.savez(cwd / "low.npz", x_train=d["x_train"], y_train=(d["y_train"] < 5).astype(np.int64),
-             x_test=d["x_test"], y_test=(d["y_test"] < 5).astype(np.int64))
-    res = run_dlrun(*TINY, "dataset=npz", "dataset.path=low.npz", f"model.init_from={source}",
-                    "model.freeze=[blocks]", "hydra.run.dir=tuned", cwd=cwd)
+    np.savez(
+        cwd / "low.npz",
+        x_train=d["x_train"],
+        y_train=(d["y_train"] < 5).astype(np.int64),
+        x_test=d["x_test"],
+        y_test=(d["y_test"] < 5).astype(np.int64),
+    )
+    res = run_dlrun(
+        *TINY,
+        "dataset=npz",
+        "dataset.path=low.npz",
+        f"model.init_from={source}",
+        "model.freeze=[blocks]",
+        "hydra.run.dir=tuned",
+        cwd=cwd,
+    )
     assert res.returncode == 0, res.stderr
     assert "re-initialized: out.weight (10x32 -> 2x32), out.bias (10 -> 2)" in res.stdout
     assert "frozen: blocks (1,312 of 1,378 parameters)" in res.stdout
@@ -169,8 +198,10 @@ def test_fine_tune_from_mnist1d_to_another_task(mnist1d_run):
     assert after["out.weight"].shape == (2, 32)
 
     one_line_error(run_dlrun("model.init_from=nowhere", cwd=cwd), "model.init_from: nowhere: no such run folder")
-    one_line_error(run_dlrun(*TINY, f"model.init_from={source}", "model.freeze=[nope]", "hydra.run.dir=x", cwd=cwd),
-                   "model.freeze: no parameter starts with 'nope'")
+    one_line_error(
+        run_dlrun(*TINY, f"model.init_from={source}", "model.freeze=[nope]", "hydra.run.dir=x", cwd=cwd),
+        "model.freeze: no parameter starts with 'nope'",
+    )
 
 
 def test_a_run_folder_is_data_not_code(mnist1d_run, tmp_path, dl):
@@ -200,7 +231,7 @@ def load_blobs(n: int = 300, seed: int = 0) -> RawData:
     return RawData(x[:240], y[:240], x[240:], y[240:], num_classes=2)
 '''
 
-USER_MODEL = '''
+USER_MODEL = """
 import math
 from torch import nn
 
@@ -212,7 +243,7 @@ class Linear(nn.Module):
 
     def forward(self, x):
         return self.fc(x.flatten(1))
-'''
+"""
 
 
 def test_your_own_loader_and_model_from_a_config_dir(tmp_path):
@@ -222,8 +253,17 @@ def test_your_own_loader_and_model_from_a_config_dir(tmp_path):
     (tmp_path / "myconf" / "dataset" / "blobs.yaml").write_text("_target_: mycode.load_blobs\nn: 300\nseed: 0\n")
     (tmp_path / "myconf" / "model" / "linear.yaml").write_text("_target_: mycode.Linear\nscale: 1.0\n")
     env = {"PYTHONPATH": str(tmp_path)}
-    res = run_dlrun("--config-dir", "myconf", "dataset=blobs", "model=linear", "trainer.epochs=5",
-                    "trainer.progress=false", "hydra.run.dir=run", cwd=tmp_path, env=env)
+    res = run_dlrun(
+        "--config-dir",
+        "myconf",
+        "dataset=blobs",
+        "model=linear",
+        "trainer.epochs=5",
+        "trainer.progress=false",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["num_params"] == 4 * 2 + 2 and summary["test"]["acc"] > 0.8
@@ -231,16 +271,24 @@ def test_your_own_loader_and_model_from_a_config_dir(tmp_path):
     one_line_error(run_dlrun("eval", "run", cwd=tmp_path, env=env), "pass --trust-code")
     res = run_dlrun("eval", "run", "--trust-code", cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
-    assert json.loads((tmp_path / "run" / "eval" / "blobs-best.json").read_text())["test"]["acc"] == \
-        pytest.approx(summary["test"]["acc"], abs=1e-6)
+    assert json.loads((tmp_path / "run" / "eval" / "blobs-best.json").read_text())["test"]["acc"] == pytest.approx(
+        summary["test"]["acc"], abs=1e-6
+    )
 
 
 def test_regression_table_predicts_values_in_target_units(tmp_path, dl):
     from test_own_data import people
 
     people(tmp_path / "prices.csv", n=300, regression=True)
-    run = train_run(tmp_path, "reg", "dataset=csv", "dataset.path=prices.csv", "dataset.target=price",
-                    "trainer.epochs=30", "optim.lr=0.01")
+    run = train_run(
+        tmp_path,
+        "reg",
+        "dataset=csv",
+        "dataset.path=prices.csv",
+        "dataset.target=price",
+        "trainer.epochs=30",
+        "optim.lr=0.01",
+    )
     summary = json.loads((run / "summary.json").read_text())
     assert json.loads((run / "data.json").read_text())["num_classes"] == 0
     res = dl(tmp_path, "predict", str(run), "prices.csv")

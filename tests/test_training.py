@@ -35,11 +35,14 @@ def check_run_folder(run_dir, epochs):
     return rows, summary
 
 
-@pytest.mark.parametrize("model,extra", [
-    ("mlp", []),
-    ("cnn", ["model.channels=[8,16]", "model.hidden=[32]"]),
-    ("rnn", ["model.cell=gru", "model.hidden_size=32", "optim.lr=0.01"]),
-])
+@pytest.mark.parametrize(
+    "model,extra",
+    [
+        ("mlp", []),
+        ("cnn", ["model.channels=[8,16]", "model.hidden=[32]"]),
+        ("rnn", ["model.cell=gru", "model.hidden_size=32", "optim.lr=0.01"]),
+    ],
+)
 @pytest.mark.slow
 def test_each_model_family_learns_and_fills_the_run_folder(make_cfg, tmp_path, model, extra):
     cfg = make_cfg(f"model={model}", "trainer.epochs=4", "trainer.batch_size=64", *extra)
@@ -47,8 +50,10 @@ def test_each_model_family_learns_and_fills_the_run_folder(make_cfg, tmp_path, m
     rows, summary = check_run_folder(tmp_path, 4)
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
     assert summary["num_params"] == sum(
-        v.numel() for v in torch.load(tmp_path / "checkpoints/best.pt", weights_only=True)["model"].values()
-        if v.dtype.is_floating_point)
+        v.numel()
+        for v in torch.load(tmp_path / "checkpoints/best.pt", weights_only=True)["model"].values()
+        if v.dtype.is_floating_point
+    )
 
 
 def test_best_checkpoint_reproduces_the_reported_test_accuracy(make_cfg, tmp_path):
@@ -64,7 +69,10 @@ def test_same_seed_same_metrics(make_cfg, tmp_path):
     cfg = make_cfg("trainer.epochs=2", "regularization=[dropout]", "trainer.seed=3")
     train(cfg, str(tmp_path / "a"))
     train(cfg, str(tmp_path / "b"))
-    drop_time = lambda rows: [{k: v for k, v in r.items() if k not in ("epoch_s", "samples_per_s")} for r in rows]
+
+    def drop_time(rows):
+        return [{k: v for k, v in r.items() if k not in ("epoch_s", "samples_per_s")} for r in rows]
+
     assert drop_time(read_metrics(tmp_path / "a")) == drop_time(read_metrics(tmp_path / "b"))
 
 
@@ -77,8 +85,7 @@ def test_full_batch_gradient_descent_takes_one_step_per_epoch(make_cfg, tmp_path
 
 @pytest.mark.slow
 def test_pure_sgd_batch_size_one(make_cfg, tmp_path):
-    cfg = make_cfg("dataset=digits", "trainer.batch_size=1", "trainer.epochs=1", "optim=sgd",
-                   "optim.lr=0.001")
+    cfg = make_cfg("dataset=digits", "trainer.batch_size=1", "trainer.epochs=1", "optim=sgd", "optim.lr=0.001")
     trainer = Trainer(cfg, str(tmp_path))
     trainer.fit()
     assert trainer.step == len(trainer.data.train)
@@ -97,7 +104,7 @@ def test_l1_penalty_changes_gradients(make_cfg):
         return [p.grad.clone() for p in model.parameters()]
 
     plain, penalized = grads(False), grads(True)
-    for (name, p), g0, g1 in zip(model.named_parameters(), plain, penalized):
+    for p, g0, g1 in zip(model.parameters(), plain, penalized):
         if p.dim() > 1:  # weights: gradient moves by weight * sign(w)
             assert torch.allclose(g1 - g0, 0.01 * p.detach().sign())
         else:  # biases are not penalized
@@ -115,8 +122,14 @@ def test_l2_penalty_value(make_cfg):
 
 def test_early_stopping_stops(make_cfg, tmp_path):
     # lr tiny: val loss barely moves, so min_delta makes every epoch "no improvement"
-    cfg = make_cfg("trainer.epochs=30", "optim=sgd", "optim.lr=1e-6", "regularization=[early_stopping]",
-                   "regularization.early_stopping.patience=2", "regularization.early_stopping.min_delta=0.1")
+    cfg = make_cfg(
+        "trainer.epochs=30",
+        "optim=sgd",
+        "optim.lr=1e-6",
+        "regularization=[early_stopping]",
+        "regularization.early_stopping.patience=2",
+        "regularization.early_stopping.min_delta=0.1",
+    )
     train(cfg, str(tmp_path))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "completed"
@@ -125,8 +138,9 @@ def test_early_stopping_stops(make_cfg, tmp_path):
 
 
 def test_label_smoothing_and_grad_clip_run(make_cfg, tmp_path):
-    cfg = make_cfg("trainer.epochs=2", "regularization=[label_smoothing,grad_clip]",
-                   "regularization.grad_clip.max_norm=0.5")
+    cfg = make_cfg(
+        "trainer.epochs=2", "regularization=[label_smoothing,grad_clip]", "regularization.grad_clip.max_norm=0.5"
+    )
     trainer = Trainer(cfg, str(tmp_path))
     assert trainer.criterion.label_smoothing == 0.1 and trainer.max_grad_norm == 0.5
     trainer.fit()

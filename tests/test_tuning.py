@@ -9,17 +9,27 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from dlrun.cli import preflight_sweep
 from dlrun.errors import DlrunError
+from dlrun.tuning import study as studies
 from dlrun.tuning.lr_find import check_range, lr_at, suggest
 from dlrun.tuning.pruning import ReportToStudy
 from dlrun.tuning.space import parse_space
-from dlrun.tuning import study as studies
 
 
 def test_the_override_syntax_becomes_optuna_distributions():
-    params = {"optim.lr": "tag(log, interval(1e-4, 1e-1))", "trainer.batch_size": "choice(32, 64)",
-              "model.hidden": "choice([64], [128, 64])"}
-    space = parse_space(params, ["trainer.epochs=tag(int, interval(2, 8))", "trainer.seed=range(0, 10, 3)",
-                                 "trainer.batch_size=choice(16, 128)", "dataset=digits"])
+    params = {
+        "optim.lr": "tag(log, interval(1e-4, 1e-1))",
+        "trainer.batch_size": "choice(32, 64)",
+        "model.hidden": "choice([64], [128, 64])",
+    }
+    space = parse_space(
+        params,
+        [
+            "trainer.epochs=tag(int, interval(2, 8))",
+            "trainer.seed=range(0, 10, 3)",
+            "trainer.batch_size=choice(16, 128)",
+            "dataset=digits",
+        ],
+    )
     d = space.distributions
     assert d["optim.lr"] == FloatDistribution(1e-4, 1e-1, log=True)
     assert d["trainer.epochs"] == IntDistribution(2, 8)
@@ -31,25 +41,37 @@ def test_the_override_syntax_becomes_optuna_distributions():
     assert overrides == ["dataset=digits", "optim.lr=0.003", "model.hidden=[128,64]", "trainer.batch_size=16"]
 
 
-@pytest.mark.parametrize("override, message", [
-    ("optim.lr=interval(0.1, 0.01)", "optim.lr: the interval (0.1, 0.01) is empty"),
-    ("optim.lr=tag(log, interval(0, 1))", "a log interval needs a positive start"),
-    ("trainer.seed=range(5, 1)", "range(5, 1, 1) is empty"),
-    ("model=glob(*)", "a glob cannot be searched"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.lr=interval(0.1, 0.01)", "optim.lr: the interval (0.1, 0.01) is empty"),
+        ("optim.lr=tag(log, interval(0, 1))", "a log interval needs a positive start"),
+        ("trainer.seed=range(5, 1)", "range(5, 1, 1) is empty"),
+        ("model=glob(*)", "a glob cannot be searched"),
+    ],
+)
 def test_an_empty_or_unsearchable_range_is_refused(override, message):
     with pytest.raises(DlrunError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         parse_space({}, [override])
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["hydra/sweeper/sampler=bayes"], "unknown hydra/sweeper/sampler 'bayes' (choose from: cmaes, gp, grid, qmc, random, tpe)"),
-    (["hydra/sweeper/pruner=asha"], "unknown hydra/sweeper/pruner 'asha' (choose from: hyperband, median, none, successive_halving)"),
-    (["optim.lr=interval(1, 0.5)"], "optim.lr: the interval (1.0, 0.5) is empty"),
-    (["hydra/sweeper/pruner=median", "trainer.monitor=auto"], "set trainer.monitor"),
-    (["hydra/sweeper/sampler=grid"], "hydra/sweeper/sampler=grid: optim.lr is an interval"),
-    (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: a search needs at least 1 trial"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            ["hydra/sweeper/sampler=bayes"],
+            "unknown hydra/sweeper/sampler 'bayes' (choose from: cmaes, gp, grid, qmc, random, tpe)",
+        ),
+        (
+            ["hydra/sweeper/pruner=asha"],
+            "unknown hydra/sweeper/pruner 'asha' (choose from: hyperband, median, none, successive_halving)",
+        ),
+        (["optim.lr=interval(1, 0.5)"], "optim.lr: the interval (1.0, 0.5) is empty"),
+        (["hydra/sweeper/pruner=median", "trainer.monitor=auto"], "set trainer.monitor"),
+        (["hydra/sweeper/sampler=grid"], "hydra/sweeper/sampler=grid: optim.lr is an interval"),
+        (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: a search needs at least 1 trial"),
+    ],
+)
 def test_a_bad_search_config_is_one_error_before_any_trial(overrides, message):
     with pytest.raises(DlrunError) as e:
         preflight_sweep(["hparams_search=optuna", *overrides], None, "config")
@@ -59,8 +81,17 @@ def test_a_bad_search_config_is_one_error_before_any_trial(overrides, message):
 def test_every_sampler_and_pruner_composes():
     for sampler in ("tpe", "random", "gp", "cmaes", "qmc"):
         preflight_sweep(["hparams_search=optuna", f"hydra/sweeper/sampler={sampler}"], None, "config")
-    preflight_sweep(["hparams_search=optuna", "hydra/sweeper/sampler=grid", "optim.lr=choice(0.1,0.01)",
-                     "optim.weight_decay=0", "trainer.batch_size=64"], None, "config")
+    preflight_sweep(
+        [
+            "hparams_search=optuna",
+            "hydra/sweeper/sampler=grid",
+            "optim.lr=choice(0.1,0.01)",
+            "optim.weight_decay=0",
+            "trainer.batch_size=64",
+        ],
+        None,
+        "config",
+    )
     for pruner in ("median", "hyperband", "successive_halving", "none"):
         preflight_sweep(["hparams_search=optuna", f"hydra/sweeper/pruner={pruner}"], None, "config")
 
@@ -97,7 +128,8 @@ def test_the_lr_range_is_exponential_and_checked():
 def test_the_suggested_lr_is_the_steepest_fall_before_the_minimum():
     lrs = [10 ** (-6 + i * 0.1) for i in range(61)]  # 1e-6 .. 1
     # flat, then falling fastest around 1e-3, a minimum near 1e-1, then blowing up
-    smoothed = [2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) + (8 * (lr - 0.1) if lr > 0.1 else 0)
-                for lr in lrs]
+    smoothed = [
+        2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) + (8 * (lr - 0.1) if lr > 0.1 else 0) for lr in lrs
+    ]
     assert suggest(lrs, smoothed) == pytest.approx(1e-3, rel=0.3)
     assert suggest(lrs, sorted(smoothed, reverse=False)) is None  # never goes down: no suggestion

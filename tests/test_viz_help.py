@@ -17,8 +17,11 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def groups() -> dict[str, list[str]]:
-    return {d.name: sorted(f.stem for f in d.glob("*.yaml"))
-            for d in CONF.iterdir() if d.is_dir() and d.name not in ("hydra", "__pycache__")}
+    return {
+        d.name: sorted(f.stem for f in d.glob("*.yaml"))
+        for d in CONF.iterdir()
+        if d.is_dir() and d.name not in ("hydra", "__pycache__")
+    }
 
 
 def test_help_lists_every_group_with_its_choices_and_examples():
@@ -28,8 +31,15 @@ def test_help_lists_every_group_with_its_choices_and_examples():
     assert "logger" in groups()
     for group, choices in groups().items():
         assert f"{group}: {', '.join(choices)}" in lines
-    for example in ("dlrun -m ", "dlrun experiment=", "dlrun compare ", "dlrun resume ",
-                    "logger=[csv,tensorboard]", "--cfg job", "--shell-completion"):
+    for example in (
+        "dlrun -m ",
+        "dlrun experiment=",
+        "dlrun compare ",
+        "dlrun resume ",
+        "logger=[csv,tensorboard]",
+        "--cfg job",
+        "--shell-completion",
+    ):
         assert example in p.stdout
 
 
@@ -54,16 +64,23 @@ def test_shell_completion():
     install = subprocess.run([script, "--shell-completion", "install=bash"], capture_output=True, text=True)
     assert "complete -o nospace -o default -F hydra_bash_completion dlrun" in install.stdout
     line = "dlrun logger="
-    query = subprocess.run([script, "-sc", "query=bash"], capture_output=True, text=True,
-                           env={**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line))})
+    query = subprocess.run(
+        [script, "-sc", "query=bash"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line))},
+    )
     assert query.stdout.split() == ["logger=csv", "logger=mlflow", "logger=tensorboard"]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["logger=[wandb]"], "unknown logger 'wandb' (choose from: csv, mlflow, tensorboard)"),
-    (["logger=tensorboard"], None),  # a single choice is a list of one; every logger brings csv
-    (["+logger.tensorboard.every=5"], "unknown key logger.tensorboard.every"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["logger=[wandb]"], "unknown logger 'wandb' (choose from: csv, mlflow, tensorboard)"),
+        (["logger=tensorboard"], None),  # a single choice is a list of one; every logger brings csv
+        (["+logger.tensorboard.every=5"], "unknown key logger.tensorboard.every"),
+    ],
+)
 def test_logger_overrides(overrides, message):
     with composing(None) as check:
         if message is None:

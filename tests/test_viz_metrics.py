@@ -7,9 +7,7 @@ from dlrun.metrics import classification_report
 from dlrun.training.metric_sums import confusion_matrix
 
 # rows: true class, columns: predicted class
-HAND = [[5, 1, 0],
-        [2, 3, 1],
-        [0, 0, 4]]
+HAND = [[5, 1, 0], [2, 3, 1], [0, 0, 4]]
 
 
 def test_report_matches_hand_computed_values():

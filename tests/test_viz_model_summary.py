@@ -3,17 +3,21 @@
 import torch
 from torch import nn
 
+from dlrun.models import CNN, MLP, RNN
 from dlrun.reporting.console import as_text
 from dlrun.reporting.model_summary import model_table, summarize
-from dlrun.models import CNN, MLP, RNN
 
 
 def test_mlp_rows_shapes_and_params():
     model = MLP(input_shape=(40,), num_outputs=10, hidden=[16, 8])
     rows = summarize(model, torch.zeros(4, 40))
     assert [(r["layer"], r["type"]) for r in rows] == [
-        ("blocks.0.0", "Linear"), ("blocks.0.1", "ReLU"),
-        ("blocks.1.0", "Linear"), ("blocks.1.1", "ReLU"), ("out", "Linear")]
+        ("blocks.0.0", "Linear"),
+        ("blocks.0.1", "ReLU"),
+        ("blocks.1.0", "Linear"),
+        ("blocks.1.1", "ReLU"),
+        ("out", "Linear"),
+    ]
     assert [r["output"] for r in rows] == ["[4, 16]", "[4, 16]", "[4, 8]", "[4, 8]", "[4, 10]"]
     assert [r["params"] for r in rows] == [40 * 16 + 16, 0, 16 * 8 + 8, 0, 8 * 10 + 10]
     assert sum(r["params"] for r in rows) == sum(p.numel() for p in model.parameters())

@@ -1,6 +1,5 @@
 """curves.png: a real PNG with the loss, accuracy-or-RMSE and learning-rate panels."""
 
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
@@ -9,9 +8,19 @@ from dlrun.reporting.plots import curves_figure, draw_curves, save_curves
 
 def rows(n: int, metric: str = "acc", lr=lambda e: 1e-3) -> list[dict]:
     # as read back from metrics.csv: strings
-    return [{"epoch": str(e), "lr": str(lr(e)), "train_loss": str(2 / e), f"train_{metric}": str(1 - 1 / (e + 1)),
-             "val_loss": str(2.2 / e), f"val_{metric}": str(1 - 1.2 / (e + 1)), "epoch_s": "0.1",
-             "samples_per_s": "1000"} for e in range(1, n + 1)]
+    return [
+        {
+            "epoch": str(e),
+            "lr": str(lr(e)),
+            "train_loss": str(2 / e),
+            f"train_{metric}": str(1 - 1 / (e + 1)),
+            "val_loss": str(2.2 / e),
+            f"val_{metric}": str(1 - 1.2 / (e + 1)),
+            "epoch_s": "0.1",
+            "samples_per_s": "1000",
+        }
+        for e in range(1, n + 1)
+    ]
 
 
 def test_png_written_and_not_blank(tmp_path):
@@ -34,7 +43,7 @@ def test_panels_classification():
 
 
 def test_panels_regression_and_log_lr():
-    fig = curves_figure(rows(4, metric="rmse", lr=lambda e: 10.0 ** -e))
+    fig = curves_figure(rows(4, metric="rmse", lr=lambda e: 10.0**-e))
     _, metric, lr = fig.axes
     assert metric.get_title() == "RMSE"
     assert lr.get_yscale() == "log"  # lr spans decades

@@ -33,8 +33,14 @@ def test_tensorboard_scalars_read_back(run):
     with open(run_dir / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     tags = set(events.Tags()["scalars"])
-    for column, tag in [("train_loss", "loss/train"), ("val_loss", "loss/val"), ("train_acc", "acc/train"),
-                        ("val_acc", "acc/val"), ("lr", "lr"), ("samples_per_s", "time/samples_per_s")]:
+    for column, tag in [
+        ("train_loss", "loss/train"),
+        ("val_loss", "loss/val"),
+        ("train_acc", "acc/train"),
+        ("val_acc", "acc/val"),
+        ("lr", "lr"),
+        ("samples_per_s", "time/samples_per_s"),
+    ]:
         assert tag in tags
         scalars = events.Scalars(tag)
         assert [s.step for s in scalars] == [1, 2]
@@ -98,10 +104,17 @@ def test_model_table_in_terminal_and_log(run):
 @pytest.mark.slow
 def test_plain_run_writes_curves_without_importing_tensorboard(tmp_path):
     run_dir = tmp_path / "run"
-    code = ("import sys; from dlrun.cli import main; sys.argv = ['dlrun', *sys.argv[1:]]; main(); "
-            "print('tensorboard imported:', any(m.split('.')[0] == 'tensorboard' for m in sys.modules))")
-    p = subprocess.run([sys.executable, "-c", code, *TINY, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys; from dlrun.cli import main; sys.argv = ['dlrun', *sys.argv[1:]]; main(); "
+        "print('tensorboard imported:', any(m.split('.')[0] == 'tensorboard' for m in sys.modules))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, *TINY, f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert "tensorboard imported: False" in p.stdout
     assert (run_dir / "curves.png").exists() and (run_dir / "metrics.csv").exists()
@@ -117,8 +130,11 @@ def test_hparams_only_when_the_run_ends(tmp_path, status):
 
     from dlrun.reporting.tensorboard import TensorBoardLogger
 
-    trainer = SimpleNamespace(folder=SimpleNamespace(path=tmp_path), epoch=1,
-                              cfg=OmegaConf.create({"optim": {"lr": 0.1}, "regularization": {"l2": {"weight": 1e-4}}}))
+    trainer = SimpleNamespace(
+        folder=SimpleNamespace(path=tmp_path),
+        epoch=1,
+        cfg=OmegaConf.create({"optim": {"lr": 0.1}, "regularization": {"l2": {"weight": 1e-4}}}),
+    )
     logger = TensorBoardLogger()
     logger.on_fit_start(trainer)
     logger.on_epoch_end(trainer, {"epoch": 1, "lr": 0.1, "train_loss": 1.0, "val_loss": 1.2, "epoch_s": 0.5})

@@ -14,10 +14,18 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
 from dlrun.results.filters import keep, parse_where
-from dlrun.results.groups import (REPEAT_KEYS, build_group_table, grouped_display, has_repeats, label,
-                                  lead_report, setting_keys, varying)
-from dlrun.results.table import FORMATS, build_table, print_rich
+from dlrun.results.groups import (
+    REPEAT_KEYS,
+    build_group_table,
+    grouped_display,
+    has_repeats,
+    label,
+    lead_report,
+    setting_keys,
+    varying,
+)
 from dlrun.results.run_folder import Run, find_runs
+from dlrun.results.table import FORMATS, build_table, print_rich
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,15 +40,31 @@ def parser() -> Parser:
     p.add_argument("--sort", metavar="KEY", help="order by this column (default: the monitored val metric, best first)")
     p.add_argument("--reverse", action="store_true", help="reverse the order")
     p.add_argument("--format", choices=["table", *FORMATS], default="table")
-    p.add_argument("--plot", metavar="FILE.png", help="also draw the runs' val curves into this image "
-                   "(grouped: each group's mean curve with a ±std band)")
-    p.add_argument("--group", action=argparse.BooleanOptionalAction, default=None,
-                   help=f"one row per configuration, mean ± std over its repeats ({', '.join(REPEAT_KEYS)}); "
-                        "default: on when some runs are repeats")
-    p.add_argument("--where", metavar="KEY OP VALUE", action="append", default=[], type=parse_where,
-                   help="keep runs where e.g. 'optim.lr<0.01', 'status=completed', 'model=cnn' (repeatable)")
-    p.add_argument("--parallel", metavar="FILE.png",
-                   help="also draw a parallel-coordinates plot of the runs' differing settings and the metric")
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw the runs' val curves into this image (grouped: each group's mean curve with a ±std band)",
+    )
+    p.add_argument(
+        "--group",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"one row per configuration, mean ± std over its repeats ({', '.join(REPEAT_KEYS)}); "
+        "default: on when some runs are repeats",
+    )
+    p.add_argument(
+        "--where",
+        metavar="KEY OP VALUE",
+        action="append",
+        default=[],
+        type=parse_where,
+        help="keep runs where e.g. 'optim.lr<0.01', 'status=completed', 'model=cnn' (repeatable)",
+    )
+    p.add_argument(
+        "--parallel",
+        metavar="FILE.png",
+        help="also draw a parallel-coordinates plot of the runs' differing settings and the metric",
+    )
     return p
 
 
@@ -83,8 +107,8 @@ def lookup(run: Run, key: str) -> tuple[bool, object]:
         found = run.metric(split)
         if found and found[0] == key:
             return True, found[1]
-    if key.startswith("test_") and run.test_value(key[len("test_"):]) is not None:
-        return True, run.test_value(key[len("test_"):])
+    if key.startswith("test_") and run.test_value(key[len("test_") :]) is not None:
+        return True, run.test_value(key[len("test_") :])
     if key in ("epochs", "wall_s"):
         return True, run.summary.get("epochs_completed" if key == "epochs" else "wall_s")
     return False, None
@@ -114,9 +138,11 @@ def main(argv: list[str]) -> int:
             if sort and sort not in table.columns and f"{sort}_mean" in table.columns:
                 sort = f"{sort}_mean"
             table.sort(sort, args.reverse)
-            title = (f"{len(runs)} run{'s' * (len(runs) != 1)} in {len(table.rows)} group"
-                     f"{'s' * (len(table.rows) != 1)}: mean ± std over completed runs "
-                     f"(repeat keys: {', '.join(REPEAT_KEYS)})")
+            title = (
+                f"{len(runs)} run{'s' * (len(runs) != 1)} in {len(table.rows)} group"
+                f"{'s' * (len(table.rows) != 1)}: mean ± std over completed runs "
+                f"(repeat keys: {', '.join(REPEAT_KEYS)})"
+            )
         else:
             table = build_table(runs, columns, lambda run: display_path(run.path))
             table.sort(args.sort, args.reverse)
@@ -146,8 +172,7 @@ def main(argv: list[str]) -> int:
             metric = per_run.primary
             values = {row["path"]: row[metric] for row in per_run.rows} if metric else {}
             keys = setting_keys([k for k in config_columns(runs) if k in differing])
-            plot_parallel(runs, keys, lambda run: values.get(display_path(run.path)), metric or "metric",
-                          args.parallel)
+            plot_parallel(runs, keys, lambda run: values.get(display_path(run.path)), metric or "metric", args.parallel)
             print(f"dlrun: wrote {args.parallel}", file=sys.stderr)
     except DlrunError as e:
         print_error(str(e))

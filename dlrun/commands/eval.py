@@ -22,8 +22,11 @@ def parser() -> Parser:
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
     p.add_argument("--name", help="the result's name: eval/NAME.json (default: <dataset>-<checkpoint>)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto, ...")
-    p.add_argument("--trust-code", action="store_true",
-                   help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)")
+    p.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
+    )
     return p
 
 
@@ -33,7 +36,9 @@ def default_name(run, overrides: list[str], checkpoint: str) -> str:
         from omegaconf import OmegaConf
 
         hydra_yaml = run.path / ".hydra" / "hydra.yaml"
-        choice = (OmegaConf.load(hydra_yaml).hydra.runtime.choices.get("dataset") if hydra_yaml.is_file() else None) or "data"
+        choice = (
+            OmegaConf.load(hydra_yaml).hydra.runtime.choices.get("dataset") if hydra_yaml.is_file() else None
+        ) or "data"
     if any(o.startswith("dataset.") for o in overrides):
         import hashlib
 
@@ -59,14 +64,22 @@ def main(argv: list[str]) -> int:
         name = args.name or default_name(run, args.overrides, args.checkpoint)
         if result.get("per_class"):
             show(per_class_table(result, console.width))
-        print(f"test ({len(y)} samples, {run.checkpoint.name}): "
-              + ", ".join(f"{k} {v:.4f}" for k, v in scalars(result).items()))
+        print(
+            f"test ({len(y)} samples, {run.checkpoint.name}): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in scalars(result).items())
+        )
         out = run.path / "eval" / f"{name}.json"
         out.parent.mkdir(exist_ok=True)
         from omegaconf import OmegaConf
 
-        record = {"run": str(run.path), "checkpoint": run.checkpoint.name, "overrides": args.overrides,
-                  "dataset": OmegaConf.to_container(dataset, resolve=True), "n": len(y), "test": result}
+        record = {
+            "run": str(run.path),
+            "checkpoint": run.checkpoint.name,
+            "overrides": args.overrides,
+            "dataset": OmegaConf.to_container(dataset, resolve=True),
+            "n": len(y),
+            "test": result,
+        }
         text = json.dumps(record, indent=2, default=str) + "\n"
         atomic_write(out, lambda f: f.write(text.encode()))
         print(f"wrote {out}")

@@ -29,14 +29,25 @@ def _fraction(text: str) -> float:
 def parser() -> Parser:
     p = Parser(prog="dlrun export", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (it has .hydra/ and checkpoints/)")
-    p.add_argument("--format", choices=["onnx", "pt2"], default="onnx",
-                   help="onnx (checked with onnxruntime) or pt2 (torch.export; checked by loading it back)")
-    p.add_argument("--prune", type=_fraction, metavar="FRACTION",
-                   help="zero this fraction of all weights, smallest magnitude first (global L1 pruning)")
+    p.add_argument(
+        "--format",
+        choices=["onnx", "pt2"],
+        default="onnx",
+        help="onnx (checked with onnxruntime) or pt2 (torch.export; checked by loading it back)",
+    )
+    p.add_argument(
+        "--prune",
+        type=_fraction,
+        metavar="FRACTION",
+        help="zero this fraction of all weights, smallest magnitude first (global L1 pruning)",
+    )
     p.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization of Linear/LSTM/GRU layers")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
-    p.add_argument("--trust-code", action="store_true",
-                   help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)")
+    p.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
+    )
     return p
 
 
@@ -60,14 +71,20 @@ def main(argv: list[str]) -> int:
 
         def row(name: str, m, file: str | None, counts: tuple[int, int] | None = None) -> dict:
             with torch.no_grad():
-                out = torch.cat([m(x[i:i + 4096]) for i in range(0, len(x), 4096)])
+                out = torch.cat([m(x[i : i + 4096]) for i in range(0, len(x), 4096)])
             if not run.classification:  # back to standardized outputs, as metrics() expects
                 out = (out - run.stats["target_mean"]) / run.stats["target_std"]
             size, gz = ex.sizes(m.state_dict())
             nonzero, total = counts or ex.nonzero_weights(m)
-            return {"model": name, "file": file, "size_bytes": size, "gzip_bytes": gz,
-                    "nonzero_params": nonzero, "params": total,
-                    f"test_{score}": metrics(out, y, run.stats)[score]}
+            return {
+                "model": name,
+                "file": file,
+                "size_bytes": size,
+                "gzip_bytes": gz,
+                "nonzero_params": nonzero,
+                "params": total,
+                f"test_{score}": metrics(out, y, run.stats)[score],
+            }
 
         folder = run.path / "export"
         folder.mkdir(exist_ok=True)
@@ -86,18 +103,30 @@ def main(argv: list[str]) -> int:
             # weights are not in the state dict as tensors)
             counts = rows[-1]["nonzero_params"], rows[-1]["params"]
             rows.append(row(("pruned + " if args.prune else "") + "int8", q, str(qpath), counts))
-        report = {"run": str(run.path), "checkpoint": run.checkpoint.name, "format": args.format,
-                  "exporter": exporter,
-                  "check": {"inputs": min(len(x), ex.CHECK_ROWS), "max_abs_diff": max_diff,
-                            "tolerance": f"|exported - torch| <= {ex.ATOL} + {ex.RTOL} * |torch|"},
-                  "prune": args.prune, "quantize": args.quantize, "test_samples": len(y), "models": rows}
+        report = {
+            "run": str(run.path),
+            "checkpoint": run.checkpoint.name,
+            "format": args.format,
+            "exporter": exporter,
+            "check": {
+                "inputs": min(len(x), ex.CHECK_ROWS),
+                "max_abs_diff": max_diff,
+                "tolerance": f"|exported - torch| <= {ex.ATOL} + {ex.RTOL} * |torch|",
+            },
+            "prune": args.prune,
+            "quantize": args.quantize,
+            "test_samples": len(y),
+            "models": rows,
+        }
         text = json.dumps(report, indent=2) + "\n"
         atomic_write(folder / "report.json", lambda f: f.write(text.encode()))
         console.print(table(rows, score))
         if args.quantize:
             print(f"wrote {qpath} (load it with dlrun.inference.export.load_int8)")
-        print(f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
-              f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)")
+        print(
+            f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
+            f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)"
+        )
         print(f"wrote {folder / 'report.json'}")
     except DlrunError as e:
         print_error(str(e))
@@ -114,9 +143,14 @@ def table(rows: list[dict], score: str):
     for name in ("model", "size", "gzip", "nonzero params", f"test {score}", "file"):
         t.add_column(name, justify="left" if name in ("model", "file") else "right")
     for r in rows:
-        t.add_row(r["model"], f"{r['size_bytes'] / 1024:,.1f} KiB", f"{r['gzip_bytes'] / 1024:,.1f} KiB",
-                  f"{r['nonzero_params']:,}/{r['params']:,}", f"{r[f'test_{score}']:.4f}",
-                  os.path.basename(r["file"]) if r["file"] else "")
+        t.add_row(
+            r["model"],
+            f"{r['size_bytes'] / 1024:,.1f} KiB",
+            f"{r['gzip_bytes'] / 1024:,.1f} KiB",
+            f"{r['nonzero_params']:,}/{r['params']:,}",
+            f"{r[f'test_{score}']:.4f}",
+            os.path.basename(r["file"]) if r["file"] else "",
+        )
     return t
 
 

@@ -50,8 +50,10 @@ def main(argv: list[str]) -> int:
         scratch = tempfile.mkdtemp(prefix="dlrun-lr-find-")  # the Trainer's folder: nothing is kept
         trainer = Trainer(cfg, scratch)
         if not trainer.data.is_classification:
-            raise DlrunError("lr-find: the dataset is a regression task; the range test here is for "
-                             "classification (pick a classification dataset, e.g. dataset=mnist1d)")
+            raise DlrunError(
+                "lr-find: the dataset is a regression task; the range test here is for "
+                "classification (pick a classification dataset, e.g. dataset=mnist1d)"
+            )
     except DlrunError as e:
         print_error(str(e))
         return 2
@@ -69,8 +71,10 @@ def main(argv: list[str]) -> int:
     plot(test, out / "lr_find.png", f"lr range test: {name}")
     OmegaConf.save(cfg, out / "config.yaml")
     end = "stopped when the loss blew up" if test.stopped_early else "reached the end of the range"
-    print(f"lr range test: {len(test.lrs)} steps from {args.start:g} to {test.lrs[-1]:.3g} "
-          f"({end}), {time.perf_counter() - t0:.1f}s")
+    print(
+        f"lr range test: {len(test.lrs)} steps from {args.start:g} to {test.lrs[-1]:.3g} "
+        f"({end}), {time.perf_counter() - t0:.1f}s"
+    )
     print(f"wrote {out / 'lr_find.csv'} and {out / 'lr_find.png'}")
     if test.suggestion is None:
         print("no suggestion: the loss did not go down; try a lower --start or more --steps", file=sys.stderr)

@@ -18,13 +18,20 @@ class Parser(argparse.ArgumentParser):
 def parser() -> Parser:
     p = Parser(prog="dlrun predict", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (it has .hydra/ and checkpoints/)")
-    p.add_argument("input", metavar="INPUT", help="a .csv (the training table's columns; the target may be absent), "
-                   "an .npz (array x or x_test) or a folder of images")
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a .csv (the training table's columns; the target may be absent), "
+        "an .npz (array x or x_test) or a folder of images",
+    )
     p.add_argument("--out", metavar="FILE.csv", help="where to write the predictions (default: stdout)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto, ...")
-    p.add_argument("--trust-code", action="store_true",
-                   help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)")
+    p.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
+    )
     return p
 
 
@@ -41,8 +48,10 @@ def main(argv: list[str]) -> int:
         run = load_run(args.run_dir, args.checkpoint, args.trust_code)
         x, ids, id_name = read_inputs(args.input, run.stats)
         if list(x.shape[1:]) != run.stats["input_shape"]:
-            raise DlrunError(f"{args.input}: inputs are {tuple(x.shape[1:])}, the model of {args.run_dir} "
-                             f"takes {tuple(run.stats['input_shape'])}")
+            raise DlrunError(
+                f"{args.input}: inputs are {tuple(x.shape[1:])}, the model of {args.run_dir} "
+                f"takes {tuple(run.stats['input_shape'])}"
+            )
         pred, probs = predictions(outputs(run.build_model(device), x, run.stats, device), run.stats)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -52,8 +61,9 @@ def main(argv: list[str]) -> int:
         else:
             names = run.class_names
             w.writerow([id_name, "pred", *(f"p_{c}" for c in names)])
-            w.writerows([i, names[k], *(f"{q:.4f}" for q in row)]
-                        for i, k, row in zip(ids, pred.tolist(), probs.tolist()))
+            w.writerows(
+                [i, names[k], *(f"{q:.4f}" for q in row)] for i, k, row in zip(ids, pred.tolist(), probs.tolist())
+            )
         if args.out:
             from pathlib import Path
 

@@ -27,8 +27,10 @@ def load_study(sweep_dir: Path):
     if not sweep_dir.is_dir():
         raise DlrunError(f"report: {sweep_dir} is not a folder")
     if not (sweep_dir / STUDY_FILE).is_file():
-        raise DlrunError(f"report: {sweep_dir} has no {STUDY_FILE}; is it the sweep folder of a "
-                         "search (dlrun -m hparams_search=optuna ...)?")
+        raise DlrunError(
+            f"report: {sweep_dir} has no {STUDY_FILE}; is it the sweep folder of a "
+            "search (dlrun -m hparams_search=optuna ...)?"
+        )
     quiet_optuna()
     st = storage(sweep_dir)
     names = [s.study_name for s in optuna.get_all_study_summaries(st, include_best_trial=False)]
@@ -52,8 +54,10 @@ def main(argv: list[str]) -> int:
 
     states = [t.state for t in study.get_trials(deepcopy=False)]
     counts = ", ".join(f"{states.count(s)} {s.name.lower()}" for s in TrialState if states.count(s))
-    print(f"study {study.study_name} in {sweep_dir}: {len(states)} trials ({counts or 'none'}), "
-          f"direction {study.direction.name.lower()}")
+    print(
+        f"study {study.study_name} in {sweep_dir}: {len(states)} trials ({counts or 'none'}), "
+        f"direction {study.direction.name.lower()}"
+    )
     written, skipped = write_plots(study, sweep_dir)
     for path in written:
         print(f"wrote {path}")

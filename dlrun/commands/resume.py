@@ -67,8 +67,10 @@ def resume_argv(args: list[str]) -> list[str]:
     except (OSError, ValueError) as e:
         raise DlrunError(f"{summary_path} cannot be read: {e}") from e
     if summary.get("status") == "completed" and not any(a.startswith("trainer.epochs=") for a in extra):
-        raise DlrunError(f"{args[0]} already completed {summary.get('epochs_completed')} epochs; "
-                         "to train longer: dlrun resume RUN_DIR trainer.epochs=N")
+        raise DlrunError(
+            f"{args[0]} already completed {summary.get('epochs_completed')} epochs; "
+            "to train longer: dlrun resume RUN_DIR trainer.epochs=N"
+        )
     overrides_path = run_dir / ".hydra" / "overrides.yaml"
     try:
         overrides = list(OmegaConf.to_container(OmegaConf.load(overrides_path)))
@@ -85,20 +87,28 @@ def resume_argv(args: list[str]) -> list[str]:
     config_dirs = [given.config_dir] if given.config_dir else []
     recorded = _recorded_config_dirs(run_dir)
     if recorded and not config_dirs:
-        raise DlrunError(f"{args[0]} was run with --config-dir={recorded[0]}; a run folder cannot choose "
-                         f"code to run, so name it again: dlrun resume RUN_DIR --config-dir={recorded[0]}")
+        raise DlrunError(
+            f"{args[0]} was run with --config-dir={recorded[0]}; a run folder cannot choose "
+            f"code to run, so name it again: dlrun resume RUN_DIR --config-dir={recorded[0]}"
+        )
     check_loadable(run_dir / "checkpoints" / "last.pt")
     check_trusted(run_dir, overrides, given.overrides, config_dirs)
     # .hydra/ is rewritten only once the checkpoint has loaded (record_resumed_config)
-    return [*[f"--config-dir={d}" for d in config_dirs], *overrides, *given.overrides,
-            f"hydra.run.dir={hydra_quote(str(run_dir))}", "hydra.output_subdir=null"]
+    return [
+        *[f"--config-dir={d}" for d in config_dirs],
+        *overrides,
+        *given.overrides,
+        f"hydra.run.dir={hydra_quote(str(run_dir))}",
+        "hydra.output_subdir=null",
+    ]
 
 
 def _recorded_config_dirs(run_dir: Path) -> list[str]:
     try:
         hydra_cfg = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra
-        return [s.path.removeprefix("file://") for s in hydra_cfg.runtime.config_sources
-                if s.provider == "command-line"]
+        return [
+            s.path.removeprefix("file://") for s in hydra_cfg.runtime.config_sources if s.provider == "command-line"
+        ]
     except Exception:
         return []
 

@@ -16,7 +16,7 @@ def group_choices() -> dict[str, list[str]]:
     groups = {}
     for folder in root.iterdir():
         if folder.is_dir() and folder.name not in ("hydra", "__pycache__"):
-            choices = sorted(f.name[:-len(".yaml")] for f in folder.iterdir() if f.name.endswith(".yaml"))
+            choices = sorted(f.name[: -len(".yaml")] for f in folder.iterdir() if f.name.endswith(".yaml"))
             if choices:
                 groups[folder.name] = choices
     return dict(sorted(groups.items()))

@@ -18,7 +18,7 @@ def instantiate_without(cfg: DictConfig, drop: tuple[str, ...], **kwargs: Any) -
         return instantiate(node, **kwargs)
     except InstantiationException as e:
         if isinstance(e.__cause__, DlrunError):  # the target's own one-line message, not Hydra's wrapper
-            raise e.__cause__
+            raise e.__cause__ from None
         if isinstance(e.__cause__, OSError):  # a missing, unreadable or wrong-kind path
             raise DlrunError(path_error(cfg, node, e.__cause__)) from e
         raise
@@ -30,8 +30,11 @@ def path_error(cfg: DictConfig, node: dict, error: OSError) -> str:
 
     section = cfg._key() if hasattr(cfg, "_key") and cfg._key() else "config"
     failed = str(error.filename or "")
-    keys = [(k, v) for k, v in node.items() if isinstance(v, str) and v and failed.startswith(
-        os.path.expanduser(v).rstrip("/"))]
+    keys = [
+        (k, v)
+        for k, v in node.items()
+        if isinstance(v, str) and v and failed.startswith(os.path.expanduser(v).rstrip("/"))
+    ]
     what = error.strerror or type(error).__name__
     if keys:
         k, v = max(keys, key=lambda kv: len(kv[1]))

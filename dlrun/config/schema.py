@@ -5,8 +5,8 @@ line naming the key."""
 
 import math
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
@@ -47,7 +47,8 @@ def _one_of(obj, name, choices):
 @dataclass
 class Augment:
     """regularization.augment, and an image dataset's recipe for it (dataset.augment)."""
-    shift: int = MISSING       # random shifts of up to this many pixels (pad, then crop)
+
+    shift: int = MISSING  # random shifts of up to this many pixels (pad, then crop)
     hflip: bool = MISSING  # random horizontal flips
 
     def __post_init__(self):
@@ -58,12 +59,13 @@ class Augment:
 class DatasetOptions:
     """dlrun's own keys of every dataset (their defaults: `dataset:` in conf/config.yaml); the
     loader named by `_target_` gets the rest."""
+
     _target_: str = MISSING
-    train_subset: Optional[int] = MISSING
+    train_subset: int | None = MISSING
     class_weights: Any = MISSING
     max_memory_gb: float = MISSING
-    augment: Optional[Augment] = MISSING  # the dataset's recipe for regularization=[augment]
-    folds: Optional[int] = MISSING  # K-fold cross-validation: fold `fold` of `folds` validates (data/splits.py)
+    augment: Augment | None = MISSING  # the dataset's recipe for regularization=[augment]
+    folds: int | None = MISSING  # K-fold cross-validation: fold `fold` of `folds` validates (data/splits.py)
     fold: int = MISSING
     sampler: str = MISSING  # random | balanced (inverse class frequency, with replacement)
 
@@ -74,8 +76,12 @@ class DatasetOptions:
         if self.folds is not None and self.folds < 2:
             raise Invalid("folds", f"must be >= 2 or null (got {self.folds})")
         if not 0 <= self.fold < (self.folds or 1):
-            raise Invalid("fold", f"must be in 0..{self.folds - 1} for folds={self.folds} (got {self.fold})"
-                          if self.folds else f"needs dataset.folds (got fold={self.fold} without folds)")
+            raise Invalid(
+                "fold",
+                f"must be in 0..{self.folds - 1} for folds={self.folds} (got {self.fold})"
+                if self.folds
+                else f"needs dataset.folds (got fold={self.fold} without folds)",
+            )
         _positive(self, "max_memory_gb")
         w = self.class_weights
         if not (w is None or w == "balanced" or isinstance(w, list)):
@@ -113,6 +119,7 @@ class IdxImages(TorchvisionImages):
 class _OwnData(DatasetOptions):
     """A dataset from the user's files: the loader's own check runs here, so a bad file is one
     line before any run folder exists (dlrun.data.tabular / image_folder / arrays)."""
+
     path: str = MISSING
 
     def __post_init__(self):
@@ -128,7 +135,7 @@ class CSVTable(_OwnData):
     target: str = MISSING
     task: str = MISSING
     categorical: list[str] = MISSING
-    test_path: Optional[str] = MISSING
+    test_path: str | None = MISSING
     test_fraction: float = MISSING
     seed: int = MISSING
 
@@ -174,9 +181,10 @@ ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "leaky_relu", "silu")
 class ModelOptions:
     """dlrun's own keys of every model (their defaults: `model:` in conf/config.yaml); the model
     class named by `_target_` gets the rest (and input_shape, num_outputs from the data)."""
+
     _target_: str = MISSING
-    init_from: Optional[str] = MISSING  # fine-tuning (dlrun.training.init): a run folder or a .pt
-    freeze: list[str] = MISSING         # parameter-name prefixes not trained
+    init_from: str | None = MISSING  # fine-tuning (dlrun.training.init): a run folder or a .pt
+    freeze: list[str] = MISSING  # parameter-name prefixes not trained
 
     def __post_init__(self):
         from dlrun.training.init import check_init
@@ -267,6 +275,7 @@ class _Optim:
 @dataclass
 class _Fusable(_Optim):
     """An optimizer torch.optim has a fused implementation of."""
+
     fused: bool = MISSING
 
 
@@ -319,6 +328,7 @@ class Adagrad(_Fusable):
 @dataclass
 class Constant:
     """dlrun's own keys of every schedule (their defaults: `sched:` in conf/config.yaml)."""
+
     interval: str = MISSING
     warmup_steps: int = MISSING
 
@@ -364,7 +374,7 @@ class ExponentialLR(_Sched):
 
 @dataclass
 class CosineAnnealingLR(_Sched):
-    T_max: Optional[int] = MISSING
+    T_max: int | None = MISSING
     eta_min: float = MISSING
 
     def __post_init__(self):
@@ -391,7 +401,7 @@ class ReduceLROnPlateau(_Sched):
 @dataclass
 class OneCycleLR(_Sched):
     max_lr: float = MISSING
-    total_steps: Optional[int] = MISSING
+    total_steps: int | None = MISSING
     pct_start: float = MISSING
     anneal_strategy: str = MISSING
     div_factor: float = MISSING
@@ -475,7 +485,7 @@ class EMA:
 @dataclass
 class SWA:
     start: float = MISSING
-    lr: Optional[float] = MISSING
+    lr: float | None = MISSING
     anneal_epochs: int = MISSING
 
     def __post_init__(self):
@@ -488,16 +498,27 @@ class SWA:
 @dataclass
 class Mix:
     """regularization.mixup and regularization.cutmix."""
+
     alpha: float = MISSING
 
     def __post_init__(self):
         _positive(self, "alpha")
 
 
-REGULARIZATION = {"l1": L1, "l2": L2, "dropout": Dropout, "batchnorm": BatchNorm,
-                  "label_smoothing": LabelSmoothing, "early_stopping": EarlyStopping,
-                  "grad_clip": GradClip, "augment": Augment, "ema": EMA, "swa": SWA,
-                  "mixup": Mix, "cutmix": Mix}
+REGULARIZATION = {
+    "l1": L1,
+    "l2": L2,
+    "dropout": Dropout,
+    "batchnorm": BatchNorm,
+    "label_smoothing": LabelSmoothing,
+    "early_stopping": EarlyStopping,
+    "grad_clip": GradClip,
+    "augment": Augment,
+    "ema": EMA,
+    "swa": SWA,
+    "mixup": Mix,
+    "cutmix": Mix,
+}
 
 
 def parse_duration(text: str) -> float:
@@ -525,12 +546,12 @@ class Trainer:
     compile: bool = MISSING
     compile_backend: str = MISSING
     accumulate: int = MISSING
-    limit_batches: Optional[int] = MISSING
+    limit_batches: int | None = MISSING
     overfit_batches: int = MISSING
     fast_dev_run: bool = MISSING
     profile: bool = MISSING
     save_top_k: int = MISSING
-    max_time: Optional[str] = MISSING
+    max_time: str | None = MISSING
     val_every: int = MISSING
 
     def __post_init__(self):
@@ -566,17 +587,37 @@ def _by_target(*classes, module: str):
 
 
 SCHEMAS = {
-    "dataset": {"dlrun.data.mnist1d.load_mnist1d": MNIST1D, "dlrun.data.sklearn_sets.load_digits": SklearnSplit,
-                "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
-                "dlrun.data.vision.load_mnist": IdxImages, "dlrun.data.vision.load_fashion_mnist": IdxImages,
-                "dlrun.data.vision.load_cifar10": TorchvisionImages,
-                "dlrun.data.tabular.load_csv": CSVTable, "dlrun.data.image_folder.load_image_folder": ImageFolder,
-                "dlrun.data.arrays.load_npz": NPZArrays},
+    "dataset": {
+        "dlrun.data.mnist1d.load_mnist1d": MNIST1D,
+        "dlrun.data.sklearn_sets.load_digits": SklearnSplit,
+        "dlrun.data.sklearn_sets.load_diabetes": SklearnSplit,
+        "dlrun.data.vision.load_mnist": IdxImages,
+        "dlrun.data.vision.load_fashion_mnist": IdxImages,
+        "dlrun.data.vision.load_cifar10": TorchvisionImages,
+        "dlrun.data.tabular.load_csv": CSVTable,
+        "dlrun.data.image_folder.load_image_folder": ImageFolder,
+        "dlrun.data.arrays.load_npz": NPZArrays,
+    },
     "model": {"dlrun.models.MLP": MLP, "dlrun.models.CNN": CNN, "dlrun.models.RNN": RNN},
-    "optim": {"torch.optim.SGD": SGD, "torch.optim.Adam": Adam, "torch.optim.AdamW": Adam,
-              "torch.optim.RMSprop": RMSprop, "torch.optim.Adagrad": Adagrad},
-    "sched": {None: Constant, **_by_target(StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
-                                           ReduceLROnPlateau, OneCycleLR, module="torch.optim.lr_scheduler")},
+    "optim": {
+        "torch.optim.SGD": SGD,
+        "torch.optim.Adam": Adam,
+        "torch.optim.AdamW": Adam,
+        "torch.optim.RMSprop": RMSprop,
+        "torch.optim.Adagrad": Adagrad,
+    },
+    "sched": {
+        None: Constant,
+        **_by_target(
+            StepLR,
+            MultiStepLR,
+            ExponentialLR,
+            CosineAnnealingLR,
+            ReduceLROnPlateau,
+            OneCycleLR,
+            module="torch.optim.lr_scheduler",
+        ),
+    },
 }
 
 
@@ -639,15 +680,18 @@ def check_target(node: dict, where: str, supplied: tuple = (), dropped: tuple = 
         fn = _locate(str(target))
         params = inspect.signature(fn).parameters
     except Exception as e:  # an import error, or a name that is not there
-        raise DlrunError(f"{where}._target_: cannot load {target} ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+        raise DlrunError(
+            f"{where}._target_: cannot load {target} ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from e
     given = [k for k in node if not str(k).startswith("_") and k not in dropped]
     named = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         unknown = [k for k in given if k not in params]
         if unknown:
             raise DlrunError(f"unknown key {where}.{unknown[0]} ({target} takes: {', '.join(named) or 'nothing'})")
-    required = [n for n, p in params.items() if p.default is p.empty
-                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    required = [
+        n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     if node.get("_partial_") and required:
         required = required[1:]  # a partial's first argument comes at run time (params, optimizer)
     missing = [n for n in required if n not in given and n not in supplied]
@@ -673,8 +717,11 @@ def validate(cfg: DictConfig) -> None:
         elif target is not None:  # a user's own component (from --config-dir): its signature
             dropped = DROPPED[group]() if group in DROPPED else ()
             if group in OWN_KEYS:  # dlrun's keys a user's dataset or schedule carries too
-                _check({k: node[k] for k in ("_target_", *dropped) if k in fields_of(OWN_KEYS[group])},
-                       OWN_KEYS[group], group)
+                _check(
+                    {k: node[k] for k in ("_target_", *dropped) if k in fields_of(OWN_KEYS[group])},
+                    OWN_KEYS[group],
+                    group,
+                )
             check_target(OmegaConf.to_container(node), group, SUPPLIED[group], dropped)
     for name, node in (resolved.get("regularization") or {}).items():  # multi-select
         if name not in REGULARIZATION:
@@ -684,8 +731,10 @@ def validate(cfg: DictConfig) -> None:
         for name, node in (resolved.get(group) or {}).items():
             if not isinstance(node, DictConfig) or "_target_" not in node:  # e.g. +logger.x.y=1 alone
                 key = next(iter(node), "_target_") if isinstance(node, DictConfig) else "_target_"
-                raise DlrunError(f"unknown key {group}.{name}.{key}: {group} '{name}' is not chosen "
-                                 f"(choose it first, e.g. {group}=[{name}]) or has no _target_")
+                raise DlrunError(
+                    f"unknown key {group}.{name}.{key}: {group} '{name}' is not chosen "
+                    f"(choose it first, e.g. {group}=[{name}]) or has no _target_"
+                )
             check_target(OmegaConf.to_container(node), f"{group}.{name}")
     _check(resolved.trainer, Trainer, "trainer")
     _check_without_validation(resolved)
@@ -733,8 +782,10 @@ def _check_without_validation(cfg: DictConfig) -> None:
     for key in ("trainer.monitor", "regularization.early_stopping.monitor"):
         monitor = OmegaConf.select(cfg, key)
         if isinstance(monitor, str) and monitor.startswith("val_"):
-            raise DlrunError(f"{key}={monitor} needs a validation split and trainer.val_fraction=0 has none: "
-                             f"watch a train metric (e.g. train_loss) or set trainer.val_fraction > 0")
+            raise DlrunError(
+                f"{key}={monitor} needs a validation split and trainer.val_fraction=0 has none: "
+                f"watch a train metric (e.g. train_loss) or set trainer.val_fraction > 0"
+            )
 
 
 # loaders dlrun ships whose targets are numbers (regression); a user's own loader is checked when

@@ -6,7 +6,7 @@ config-group choices (`model=mlp,cnn` x `optim=adam,sgd`: these change which key
 the first value of every other swept key, plus each further value of those keys once."""
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob
@@ -31,5 +31,5 @@ def compositions_to_check(overrides: list[str], is_group: Callable[[str], bool])
     combos = [fixed + list(choice) for choice in itertools.product(*group_sweeps)]
     checks = [combo + firsts for combo in combos]
     for i, options in enumerate(value_sweeps):
-        checks += [combos[0] + firsts[:i] + [option] + firsts[i + 1:] for option in options[1:]]
+        checks += [combos[0] + firsts[:i] + [option] + firsts[i + 1 :] for option in options[1:]]
     return checks

@@ -4,7 +4,7 @@ normalization with training statistics, float tensors on the training device.
 
 Add a dataset by writing a loader function and a YAML file in conf/dataset/ that points at it."""
 
-from dlrun.data.core import Data, RawData, Split, prepare
 from dlrun.data.batches import iterate_batches
+from dlrun.data.core import Data, RawData, Split, prepare
 
 __all__ = ["Data", "RawData", "Split", "prepare", "iterate_batches"]

@@ -25,8 +25,9 @@ def check_npz(path: str, task: str = "auto") -> int:
         with np.load(p, allow_pickle=False) as d:
             missing = [k for k in KEYS if k not in d.files]
             if missing:
-                raise DlrunError(f"{path}: no array {', '.join(missing)} (it has: {', '.join(d.files)}; "
-                                 f"needs {', '.join(KEYS)})")
+                raise DlrunError(
+                    f"{path}: no array {', '.join(missing)} (it has: {', '.join(d.files)}; needs {', '.join(KEYS)})"
+                )
             a = {k: d[k] for k in KEYS}
     except (OSError, ValueError) as e:
         raise DlrunError(f"{path}: not a readable .npz file ({e})") from e
@@ -35,8 +36,7 @@ def check_npz(path: str, task: str = "auto") -> int:
         if len(x) == 0:
             raise DlrunError(f"{path}: x_{s} is empty")
         if len(x) != len(y) or y.ndim != 1:
-            raise DlrunError(f"{path}: y_{s} must be one value per row of x_{s} "
-                             f"(x_{s} {x.shape}, y_{s} {y.shape})")
+            raise DlrunError(f"{path}: y_{s} must be one value per row of x_{s} (x_{s} {x.shape}, y_{s} {y.shape})")
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise DlrunError(f"{path}: x_{s} holds {x.dtype}, not numbers")
     if a["x_train"].shape[1:] != a["x_test"].shape[1:]:
@@ -58,5 +58,4 @@ def load_npz(path: str, task: str = "auto") -> RawData:
     with np.load(Path(path).expanduser(), allow_pickle=False) as d:
         a = {key: d[key] for key in KEYS}
     y_dtype = np.int64 if k else np.float32
-    return RawData(a["x_train"], a["y_train"].astype(y_dtype), a["x_test"], a["y_test"].astype(y_dtype),
-                   num_classes=k)
+    return RawData(a["x_train"], a["y_train"].astype(y_dtype), a["x_test"], a["y_test"].astype(y_dtype), num_classes=k)

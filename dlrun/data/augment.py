@@ -23,13 +23,12 @@ class BatchAugment:
         return x
 
 
-def random_shift(x: torch.Tensor, shift: int, fill: torch.Tensor, generator: torch.Generator
-                 ) -> torch.Tensor:
+def random_shift(x: torch.Tensor, shift: int, fill: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Pad (N, C, H, W) by `shift` with `fill`, then crop each sample back to H x W at a random offset."""
     n, c, h, w = x.shape
     hp, wp = h + 2 * shift, w + 2 * shift
     padded = fill.expand(n, c, hp, wp).contiguous()
-    padded[:, :, shift:shift + h, shift:shift + w] = x
+    padded[:, :, shift : shift + h, shift : shift + w] = x
     dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1, 1), generator=generator).to(x.device)
     rows = torch.arange(h, device=x.device).view(h, 1)
     cols = torch.arange(w, device=x.device)
@@ -42,10 +41,13 @@ def build_augment(cfg, data, generator: torch.Generator) -> BatchAugment | None:
     if cfg is None:
         return None
     if len(data.input_shape) != 3:
-        raise DlrunError(f"regularization=[augment] needs image data (C, H, W); this dataset gives "
-                         f"{tuple(data.input_shape)}")
+        raise DlrunError(
+            f"regularization=[augment] needs image data (C, H, W); this dataset gives {tuple(data.input_shape)}"
+        )
     if not (cfg.shift or cfg.hflip):
-        raise DlrunError("regularization=[augment] does nothing here: this dataset has no augmentation "
-                         "recipe (dataset.augment); set regularization.augment.shift=N and/or hflip=true")
+        raise DlrunError(
+            "regularization=[augment] does nothing here: this dataset has no augmentation "
+            "recipe (dataset.augment); set regularization.augment.shift=N and/or hflip=true"
+        )
     fill = (0 - data.mean) / data.std
     return BatchAugment(int(cfg.shift), bool(cfg.hflip), fill, generator)

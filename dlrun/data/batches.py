@@ -6,9 +6,14 @@ from torch.utils.data import DataLoader, Dataset
 from dlrun.data.core import HostSplit, Split
 
 
-def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.Generator | None = None,
-                    start_batch: int = 0, shard: tuple[int, int] = (0, 1),
-                    weights: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def iterate_batches(
+    split: Split | HostSplit,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    start_batch: int = 0,
+    shard: tuple[int, int] = (0, 1),
+    weights: torch.Tensor | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of normalized inputs and targets on the training device, taken by index: a fresh
     permutation drawn from `generator` each call (training), or in order when no generator is given
     (evaluation). Both paths draw the same permutation, so they give the same batches.
@@ -34,11 +39,11 @@ def iterate_batches(split: Split | HostSplit, batch_size: int, generator: torch.
         return
     if order is None:
         for start in range(0, n, batch_size):
-            yield split.x[start:start + batch_size], split.y[start:start + batch_size]
+            yield split.x[start : start + batch_size], split.y[start : start + batch_size]
         return
     order = order.to(split.x.device, non_blocking=True)
     for start in range(start_batch * batch_size, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         yield split.x[idx], split.y[idx]
 
 
@@ -56,7 +61,11 @@ def _loader_batches(split: HostSplit, batch_size: int, order: torch.Tensor | Non
     """The DataLoader path: batches gathered in host memory (pinned for CUDA), then converted and
     normalized on the device."""
     order = torch.arange(len(split)) if order is None else order
-    loader = DataLoader(_ByIndexTensor(split), sampler=order.split(batch_size)[start_batch:], batch_size=None,
-                        pin_memory=split.device.type == "cuda")
+    loader = DataLoader(
+        _ByIndexTensor(split),
+        sampler=order.split(batch_size)[start_batch:],
+        batch_size=None,
+        pin_memory=split.device.type == "cuda",
+    )
     for x, y in loader:
         yield split.normalize(x), y.to(split.device, non_blocking=True)

@@ -7,7 +7,7 @@ import torch
 from dlrun.data.splits import split_indices
 
 DEFAULT_MAX_MEMORY_GB = 4.0  # float32 size above which a dataset stays in host memory (see prepare)
-STATS_CHUNK = 8192           # samples per chunk when computing normalization statistics
+STATS_CHUNK = 8192  # samples per chunk when computing normalization statistics
 
 
 @dataclass
@@ -72,10 +72,10 @@ class Data:
     test: Split | HostSplit
     input_shape: tuple[int, ...]
     num_classes: int
-    mean: torch.Tensor        # per-channel input statistics used to normalize, on the device
+    mean: torch.Tensor  # per-channel input statistics used to normalize, on the device
     std: torch.Tensor
     target_mean: float = 0.0  # regression: targets are standardized for training;
-    target_std: float = 1.0   # rmse/mae are reported in the targets' own units (x target_std)
+    target_std: float = 1.0  # rmse/mae are reported in the targets' own units (x target_std)
     meta: dict = field(default_factory=dict)  # the loader's RawData.meta (saved in data.json)
 
     @property
@@ -96,8 +96,9 @@ def _as_tensor(a, dtype=None) -> torch.Tensor:
     return t if dtype is None else t.to(dtype)
 
 
-def channel_stats(x: torch.Tensor, device: torch.device, index: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def channel_stats(
+    x: torch.Tensor, device: torch.device, index: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and std per channel (dim 1) over all other dims (of the rows `index`, default all),
     shaped to broadcast over a batch. Summed in float64 chunks on the device, so uint8 data is never
     converted (or, memory-mapped, read) whole."""
@@ -130,9 +131,16 @@ def check_split_sizes(n: int, n_train: int, n_test: int, val_fraction: float) ->
         raise DlrunError("the dataset's test split is empty")
 
 
-def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
-            train_subset: int | None = None, max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
-            folds: int | None = None, fold: int = 0) -> Data:
+def prepare(
+    raw: RawData,
+    val_fraction: float,
+    seed: int,
+    device: torch.device,
+    train_subset: int | None = None,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+    folds: int | None = None,
+    fold: int = 0,
+) -> Data:
     """Seeded train/val split (splits.py: a random `val_fraction`, possibly 0, or fold `fold` of
     `folds`) and a seeded `train_subset` of the training part, per-channel
     standardization with training statistics, then either the fast path (float32 tensors on the
@@ -161,6 +169,15 @@ def prepare(raw: RawData, val_fraction: float, seed: int, device: torch.device,
             return Split(torch.sub(xs.to(device, torch.float32), mean).div_(std), ys.to(device))
         return HostSplit(xs, ys, mean, std, device, index=idx)
 
-    return Data(train=split(x, y[train_idx], train_idx), val=split(x, y[val_idx], val_idx),
-                test=split(x_test, y_test), input_shape=raw.input_shape, num_classes=raw.num_classes,
-                mean=mean, std=std, target_mean=target_mean, target_std=target_std, meta=raw.meta)
+    return Data(
+        train=split(x, y[train_idx], train_idx),
+        val=split(x, y[val_idx], val_idx),
+        test=split(x_test, y_test),
+        input_shape=raw.input_shape,
+        num_classes=raw.num_classes,
+        mean=mean,
+        std=std,
+        target_mean=target_mean,
+        target_std=target_std,
+        meta=raw.meta,
+    )

@@ -49,8 +49,10 @@ def list_folder(path: str) -> tuple[list[str], list[tuple[Path, int]], list[tupl
     train = {c: fs for c, fs in train.items() if fs}
     if not train:
         where = root / "train" if split else root
-        raise DlrunError(f"{where}: no images in class sub-folders (expected {where}/<class>/<image>, "
-                         f"image files: {', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise DlrunError(
+            f"{where}: no images in class sub-folders (expected {where}/<class>/<image>, "
+            f"image files: {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     if len(train) < 2:
         raise DlrunError(f"{path}: one class ({next(iter(train))}); classification needs at least 2 class folders")
     classes = sorted(train)
@@ -98,8 +100,9 @@ def _key(path: str, size, mode: str, test_fraction: float, seed: int, files: lis
     return h.hexdigest()[:16]
 
 
-def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fraction: float = 0.2,
-                      seed: int = 0) -> RawData:
+def load_image_folder(
+    path: str, root: str, size=32, mode: str = "rgb", test_fraction: float = 0.2, seed: int = 0
+) -> RawData:
     check_image_folder(path, size, mode)
     h, w = hw(size)
     classes, train, test = list_folder(path)
@@ -109,10 +112,13 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
         labels = [k for _, k in train]
         n_test, k = math.ceil(test_fraction * len(labels)), len(classes)
         stratify = np.bincount(labels).min() >= 2 and k <= n_test <= len(labels) - k
-        train, test = train_test_split(train, test_size=test_fraction, random_state=seed,
-                                       stratify=labels if stratify else None)
+        train, test = train_test_split(
+            train, test_size=test_fraction, random_state=seed, stratify=labels if stratify else None
+        )
     files = [f for f, _ in train] + [f for f, _ in test]
-    folder = Path(root).expanduser() / "dlrun-cache" / "image_folder" / _key(path, [h, w], mode, test_fraction, seed, files)
+    folder = (
+        Path(root).expanduser() / "dlrun-cache" / "image_folder" / _key(path, [h, w], mode, test_fraction, seed, files)
+    )
     c = MODES[mode][1]
     if not (folder / "meta.json").is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -120,13 +126,14 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
         try:
             x = np.lib.format.open_memmap(tmp / "x.npy", mode="w+", dtype=np.uint8, shape=(len(files), c, h, w))
             ok_train = decode_into([f for f, _ in train], x, mode, (h, w))
-            ok_test = decode_into([f for f, _ in test], x[len(ok_train):], mode, (h, w))
+            ok_test = decode_into([f for f, _ in test], x[len(ok_train) :], mode, (h, w))
             x.flush()
             del x
             y = [train[i][1] for i in ok_train] + [test[i][1] for i in ok_test]
             np.save(tmp / "y.npy", np.array(y, dtype=np.int64))
-            (tmp / "meta.json").write_text(json.dumps({"path": str(path), "n_train": len(ok_train),
-                                                       "n_test": len(ok_test), "classes": classes}))
+            (tmp / "meta.json").write_text(
+                json.dumps({"path": str(path), "n_train": len(ok_train), "n_test": len(ok_test), "classes": classes})
+            )
             try:
                 os.replace(tmp, folder)
             except OSError:  # another process built the same cache meanwhile: use theirs
@@ -143,9 +150,14 @@ def load_image_folder(path: str, root: str, size=32, mode: str = "rgb", test_fra
         raise DlrunError(f"{path}: no readable images in the {'train' if not n_train else 'test'} split")
     x = np.load(folder / "x.npy", mmap_mode="c")  # copy-on-write: writable for torch, never written back
     y = np.load(folder / "y.npy")
-    return RawData(x[:n_train], y[:n_train], x[n_train:n_train + n_test], y[n_train:n_train + n_test],
-                   num_classes=len(classes),
-                   meta={"classes": classes, "image": {"mode": mode, "size": [h, w]}})
+    return RawData(
+        x[:n_train],
+        y[:n_train],
+        x[n_train : n_train + n_test],
+        y[n_train : n_train + n_test],
+        num_classes=len(classes),
+        meta={"classes": classes, "image": {"mode": mode, "size": [h, w]}},
+    )
 
 
 def check_image_folder(path: str, size=32, mode: str = "rgb") -> None:

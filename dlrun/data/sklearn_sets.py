@@ -10,8 +10,9 @@ def _test_split(x, y, num_classes: int, test_fraction: float, seed: int) -> RawD
     from sklearn.model_selection import train_test_split
 
     try:
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
-                                                  stratify=y if num_classes else None)
+        x_tr, x_te, y_tr, y_te = train_test_split(
+            x, y, test_size=test_fraction, random_state=seed, stratify=y if num_classes else None
+        )
     except ValueError as e:  # e.g. a test split smaller than the number of classes
         from dlrun.errors import DlrunError
 

@@ -11,8 +11,9 @@ import torch
 from dlrun.errors import DlrunError
 
 
-def split_indices(y: torch.Tensor, val_fraction: float, seed: int, classification: bool,
-                  folds: int | None = None, fold: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(
+    y: torch.Tensor, val_fraction: float, seed: int, classification: bool, folds: int | None = None, fold: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(train_idx, val_idx) into the training samples; train_idx in a seeded random order, so that
     its first N are a seeded random subset (dataset.train_subset)."""
     generator = torch.Generator().manual_seed(seed)
@@ -35,8 +36,10 @@ def check_fold_sizes(labels: np.ndarray, folds: int, classification: bool) -> No
         classes, counts = np.unique(labels, return_counts=True)
         smallest = int(counts.argmin())
         if folds > counts[smallest]:
-            raise DlrunError(f"dataset.folds={folds} is larger than the smallest class (class {classes[smallest]} "
-                             f"has {counts[smallest]} training samples): use at most {counts[smallest]} folds")
+            raise DlrunError(
+                f"dataset.folds={folds} is larger than the smallest class (class {classes[smallest]} "
+                f"has {counts[smallest]} training samples): use at most {counts[smallest]} folds"
+            )
     elif folds > len(labels):
         raise DlrunError(f"dataset.folds={folds} is larger than the {len(labels)} training samples")
 

@@ -99,18 +99,23 @@ def fit_encoding(path: str, target: str, task: str = "auto", categorical=()) -> 
             features.append({"name": name, "kind": "numeric", "fill": float(np.mean(numbers))})
         elif name not in categorical and n_num > len(values) / 2:
             i = next(i for i, r in enumerate(rows) if not _is_missing(r[j]) and _number(r[j]) is None)
-            raise DlrunError(f"{path}: column '{name}' is numeric but line {i + 2} holds "
-                             f"{rows[i][j]!r}; fix the value, leave it empty (missing), or list the column "
-                             f"in dataset.categorical")
+            raise DlrunError(
+                f"{path}: column '{name}' is numeric but line {i + 2} holds "
+                f"{rows[i][j]!r}; fix the value, leave it empty (missing), or list the column "
+                f"in dataset.categorical"
+            )
         elif not values:
             raise DlrunError(f"{path}: column '{name}' has no values; drop it")
         else:
             cats = sorted(set(v.strip() for v in values))
             if len(cats) > MAX_CLASSES and len(cats) > len(values) / 2:
-                print_warning(f"{path}: column '{name}' has {len(cats)} distinct values, one-hot encoded as "
-                              f"{len(cats)} inputs; if it is an identifier, leave it out of the table")
-            features.append({"name": name, "kind": "categorical", "categories": cats,
-                             "missing": len(values) < len(rows)})
+                print_warning(
+                    f"{path}: column '{name}' has {len(cats)} distinct values, one-hot encoded as "
+                    f"{len(cats)} inputs; if it is an identifier, leave it out of the table"
+                )
+            features.append(
+                {"name": name, "kind": "categorical", "categories": cats, "missing": len(values) < len(rows)}
+            )
     if not features:
         raise DlrunError(f"{path}: no feature columns besides the target '{target}'")
     y = [r[t].strip() for r in rows if not _is_missing(r[t])]
@@ -122,20 +127,23 @@ def fit_encoding(path: str, target: str, task: str = "auto", categorical=()) -> 
     if task == "regression":
         if not numeric:
             bad = next(v for v, x in zip(y, numbers) if x is None)
-            raise DlrunError(f"{path}: column '{target}' holds {bad!r}: regression needs numbers "
-                             f"(dataset.task=classification for labels)")
+            raise DlrunError(
+                f"{path}: column '{target}' holds {bad!r}: regression needs numbers "
+                f"(dataset.task=classification for labels)"
+            )
         classes = None
     else:
         classes = sorted(set(y), key=lambda v: (_number(v) is None, _number(v) or 0.0, v))
         if len(classes) < 2:
-            raise DlrunError(f"{path}: column '{target}' (the target) has one class ({classes[0]!r}); "
-                             f"classification needs at least 2")
+            raise DlrunError(
+                f"{path}: column '{target}' (the target) has one class ({classes[0]!r}); "
+                f"classification needs at least 2"
+            )
     return {"path": str(path), "target": target, "task": task, "features": features, "classes": classes}
 
 
 def num_features(encoding: dict) -> int:
-    return sum(1 if f["kind"] == "numeric" else len(f["categories"]) + f["missing"]
-               for f in encoding["features"])
+    return sum(1 if f["kind"] == "numeric" else len(f["categories"]) + f["missing"] for f in encoding["features"])
 
 
 def encode(path: str, encoding: dict, with_target: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -197,13 +205,22 @@ def encode(path: str, encoding: dict, with_target: bool = True) -> tuple[np.ndar
     classes = {c: k for k, c in enumerate(encoding["classes"])}
     unknown = [v for v in y_raw if v not in classes]
     if unknown:
-        raise DlrunError(f"{path}: column '{target}' holds {unknown[0]!r}, a class the training file "
-                         f"does not have (classes: {', '.join(encoding['classes'])})")
+        raise DlrunError(
+            f"{path}: column '{target}' holds {unknown[0]!r}, a class the training file "
+            f"does not have (classes: {', '.join(encoding['classes'])})"
+        )
     return x, np.array([classes[v] for v in y_raw], dtype=np.int64)
 
 
-def load_csv(path: str, target: str, task: str = "auto", categorical=(), test_path: str | None = None,
-             test_fraction: float = 0.2, seed: int = 0) -> RawData:
+def load_csv(
+    path: str,
+    target: str,
+    task: str = "auto",
+    categorical=(),
+    test_path: str | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> RawData:
     enc = check_csv(path, target, task, categorical, test_path)
     x, y = encode(path, enc)
     k = len(enc["classes"]) if enc["classes"] else 0
@@ -246,4 +263,3 @@ def _signature(path: str | None) -> tuple | None:
     except OSError:
         return None
     return st and (st.st_mtime_ns, st.st_size)
-

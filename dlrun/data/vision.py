@@ -27,38 +27,48 @@ log = logging.getLogger("dlrun")
 
 CACHE_DIR = "dlrun-cache"
 DOWNLOAD_TIMEOUT_S = 30  # per network operation: an unreachable server fails, it does not hang
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
-                 "test_batch", "batches.meta")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+CIFAR10_FILES = (
+    "data_batch_1",
+    "data_batch_2",
+    "data_batch_3",
+    "data_batch_4",
+    "data_batch_5",
+    "test_batch",
+    "batches.meta",
+)
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 
 
 @dataclass(frozen=True)
 class ImageSet:
-    name: str        # dlrun's name (the cache file)
-    tv_class: str    # the torchvision.datasets class
-    folder: str      # where that class reads its files, relative to root
+    name: str  # dlrun's name (the cache file)
+    tv_class: str  # the torchvision.datasets class
+    folder: str  # where that class reads its files, relative to root
     files: tuple[str, ...]
-    idx: bool        # MNIST family: IDX files, placeable as .gz
-    hint: str = ""   # another way to get the files, for the not-found message
+    idx: bool  # MNIST family: IDX files, placeable as .gz
+    hint: str = ""  # another way to get the files, for the not-found message
 
     def missing(self, root: Path) -> list[str]:
         folder = root / self.folder
-        return [f for f in self.files if not (folder / f).exists()
-                and not (self.idx and (folder / f"{f}.gz").exists())]
+        return [f for f in self.files if not (folder / f).exists() and not (self.idx and (folder / f"{f}.gz").exists())]
 
     def where_to_put(self, root: Path, missing: list[str]) -> str:
         folder = root / self.folder
         if self.idx:
             return f"put {', '.join(f'{f}(.gz)' for f in missing)} in {folder}/{self.hint}"
-        return (f"put {CIFAR10_ARCHIVE} in {root}/, or its extracted files "
-                f"({', '.join(missing)}) in {folder}/")
+        return f"put {CIFAR10_ARCHIVE} in {root}/, or its extracted files ({', '.join(missing)}) in {folder}/"
 
 
 MNIST = ImageSet("mnist", "MNIST", "MNIST/raw", IDX_FILES, idx=True)
-FASHION_MNIST = ImageSet("fashion_mnist", "FashionMNIST", "FashionMNIST/raw", IDX_FILES, idx=True,
-                         hint=" (or apt-get install dataset-fashion-mnist: dataset.search finds it)")
+FASHION_MNIST = ImageSet(
+    "fashion_mnist",
+    "FashionMNIST",
+    "FashionMNIST/raw",
+    IDX_FILES,
+    idx=True,
+    hint=" (or apt-get install dataset-fashion-mnist: dataset.search finds it)",
+)
 CIFAR10 = ImageSet("cifar10", "CIFAR10", "cifar-10-batches-py", CIFAR10_FILES, idx=False)
 
 
@@ -67,8 +77,9 @@ def load_mnist(root: str, download: bool = True, search: list[str] = ()) -> RawD
     return load_image_set(MNIST, root, download, search)
 
 
-def load_fashion_mnist(root: str, download: bool = True,
-                       search: list[str] = ("/usr/share/datasets/fashion-mnist",)) -> RawData:
+def load_fashion_mnist(
+    root: str, download: bool = True, search: list[str] = ("/usr/share/datasets/fashion-mnist",)
+) -> RawData:
     """Fashion-MNIST: 60k/10k 28x28 grayscale clothing images. Also finds the IDX files that the
     Debian package dataset-fashion-mnist installs in /usr/share/datasets/fashion-mnist/."""
     return load_image_set(FASHION_MNIST, root, download, search)
@@ -81,8 +92,7 @@ def load_cifar10(root: str, download: bool = True) -> RawData:
 
 def load_image_set(spec: ImageSet, root: str, download: bool, search=()) -> RawData:
     root_path = Path(root).expanduser()
-    t = cached_tensors(root_path / CACHE_DIR / f"{spec.name}.pt",
-                       lambda: decode(spec, root_path, download, search))
+    t = cached_tensors(root_path / CACHE_DIR / f"{spec.name}.pt", lambda: decode(spec, root_path, download, search))
     return RawData(t["x_train"], t["y_train"], t["x_test"], t["y_test"], int(t["num_classes"]))
 
 
@@ -98,14 +108,20 @@ def decode(spec: ImageSet, root: Path, download: bool, search=()) -> dict:
     except (RuntimeError, OSError) as e:
         missing = spec.missing(root)
         if not missing:
-            raise DlrunError(f"dataset {spec.name}: the files in {root / spec.folder} did not load "
-                             f"({_reason(e)})") from e
+            raise DlrunError(
+                f"dataset {spec.name}: the files in {root / spec.folder} did not load ({_reason(e)})"
+            ) from e
         why = f"download failed: {_reason(e)}" if download else "dataset.download=false"
-        raise DlrunError(f"dataset {spec.name} not found under {root} ({why}); "
-                         f"{spec.where_to_put(root, missing)}") from e
-    return {"x_train": _images(train.data), "y_train": torch.as_tensor(train.targets),
-            "x_test": _images(test.data), "y_test": torch.as_tensor(test.targets),
-            "num_classes": torch.tensor(len(train.classes))}
+        raise DlrunError(
+            f"dataset {spec.name} not found under {root} ({why}); {spec.where_to_put(root, missing)}"
+        ) from e
+    return {
+        "x_train": _images(train.data),
+        "y_train": torch.as_tensor(train.targets),
+        "x_test": _images(test.data),
+        "y_test": torch.as_tensor(test.targets),
+        "num_classes": torch.tensor(len(train.classes)),
+    }
 
 
 def gather_idx_files(raw: Path, search=()) -> None:

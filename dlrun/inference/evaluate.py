@@ -1,8 +1,6 @@
 """Model outputs over whole arrays, in batches, with the training normalization; and the test
 metrics the trainer reports (loss, acc or rmse/mae, per-class table)."""
 
-import math
-
 import torch
 
 from dlrun.inference.stats import normalizer
@@ -15,7 +13,7 @@ def outputs(model, x, stats: dict, device="cpu") -> torch.Tensor:
     """Raw model outputs (logits, or standardized regression values) for inputs x (N, *input_shape)."""
     norm = normalizer(stats, device)
     x = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
-    return torch.cat([model(norm(x[i:i + BATCH])).float().cpu() for i in range(0, len(x), BATCH)])
+    return torch.cat([model(norm(x[i : i + BATCH])).float().cpu() for i in range(0, len(x), BATCH)])
 
 
 def metrics(out: torch.Tensor, y, stats: dict) -> dict:

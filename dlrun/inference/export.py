@@ -27,7 +27,7 @@ from dlrun.errors import DlrunError
 log = logging.getLogger("dlrun")
 
 ATOL, RTOL = 1e-4, 1e-4
-CHECK_ROWS = 512        # test inputs compared between the exported model and PyTorch
+CHECK_ROWS = 512  # test inputs compared between the exported model and PyTorch
 QUANTIZED = {nn.Linear, nn.LSTM, nn.GRU}
 PRUNED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.LSTM, nn.GRU, nn.RNN)
 
@@ -53,8 +53,13 @@ class Deployable(nn.Module):
 def prune_model(model: nn.Module, amount: float) -> None:
     from torch.nn.utils import prune
 
-    params = [(m, n) for m in model.modules() if isinstance(m, PRUNED)
-              for n, _ in m.named_parameters(recurse=False) if n.startswith("weight")]
+    params = [
+        (m, n)
+        for m in model.modules()
+        if isinstance(m, PRUNED)
+        for n, _ in m.named_parameters(recurse=False)
+        if n.startswith("weight")
+    ]
     if not params:
         raise DlrunError("--prune: this model has no linear, convolutional or recurrent weights")
     prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
@@ -121,11 +126,25 @@ def _onnx(model: nn.Module, x: torch.Tensor, path, dynamo: bool) -> torch.Tensor
     import onnxruntime
 
     if dynamo:
-        torch.onnx.export(model, (x,), str(path), input_names=["x"], output_names=["y"],
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}}, dynamo=True)
+        torch.onnx.export(
+            model,
+            (x,),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}},
+            dynamo=True,
+        )
     else:
-        torch.onnx.export(model, (x,), str(path), input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
+        torch.onnx.export(
+            model,
+            (x,),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            dynamo=False,
+        )
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
 
@@ -151,15 +170,20 @@ def export(model: nn.Module, x: torch.Tensor, fmt: str, path) -> tuple[float, st
             try:
                 import onnxruntime  # noqa: F401
             except ImportError as e:
-                raise DlrunError("--format onnx needs onnx, onnxscript and onnxruntime "
-                                 "(pip install onnx onnxscript onnxruntime)") from e
+                raise DlrunError(
+                    "--format onnx needs onnx, onnxscript and onnxruntime (pip install onnx onnxscript onnxruntime)"
+                ) from e
             got, exporter = _onnx(model, x, path, dynamo=True), "torch.onnx (dynamo)"
             if not _within(got, expected):
-                log.info("the dynamo ONNX exporter's model differs by %.3g; trying the TorchScript exporter",
-                         (got - expected).abs().max().item())
+                log.info(
+                    "the dynamo ONNX exporter's model differs by %.3g; trying the TorchScript exporter",
+                    (got - expected).abs().max().item(),
+                )
                 got, exporter = _onnx(model, x, path, dynamo=False), "torch.onnx (torchscript)"
     diff = (got - expected).abs()
     if not _within(got, expected):
-        raise DlrunError(f"{path}: the exported model's outputs differ from PyTorch's by up to "
-                         f"{diff.max().item():.3g} (tolerance {ATOL} + {RTOL} x |output|)")
+        raise DlrunError(
+            f"{path}: the exported model's outputs differ from PyTorch's by up to "
+            f"{diff.max().item():.3g} (tolerance {ATOL} + {RTOL} x |output|)"
+        )
     return diff.max().item(), exporter

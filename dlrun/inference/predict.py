@@ -21,8 +21,10 @@ def read_inputs(path: str, stats: dict) -> tuple[np.ndarray, list[str], str]:
     suffix = p.suffix.lower()
     if suffix == ".csv":
         if "encoding" not in meta:
-            raise DlrunError(f"{path}: this run was not trained on a table (dataset=csv), so it cannot "
-                             f"read a CSV; give an .npz or an image folder")
+            raise DlrunError(
+                f"{path}: this run was not trained on a table (dataset=csv), so it cannot "
+                f"read a CSV; give an .npz or an image folder"
+            )
         from dlrun.data.tabular import encode
 
         x, _ = encode(str(p), meta["encoding"], with_target=False)
@@ -56,4 +58,4 @@ def _images(folder: Path, stats: dict) -> tuple[np.ndarray, list[str]]:
     ok = decode_into(files, x, image["mode"], tuple(image["size"]))
     if not ok:
         raise DlrunError(f"{folder}: none of its {len(files)} images could be read")
-    return x[:len(ok)], [str(files[i].relative_to(folder)) for i in ok]
+    return x[: len(ok)], [str(files[i].relative_to(folder)) for i in ok]

@@ -23,16 +23,18 @@ def check_targets(node, where: str, trust: bool) -> None:
 
     for key, target in targets_in(node, where):
         if not isinstance(target, str) or target not in dlrun_targets():
-            raise DlrunError(f"{key} is {target}: a run folder is data, not code, so dlrun only builds "
-                             f"its own components from it; pass --trust-code if you trust this run "
-                             f"(e.g. your own model)")
+            raise DlrunError(
+                f"{key} is {target}: a run folder is data, not code, so dlrun only builds "
+                f"its own components from it; pass --trust-code if you trust this run "
+                f"(e.g. your own model)"
+            )
 
 
 @dataclass
 class TrainedRun:
     path: Path
-    cfg: DictConfig      # the config it trained with
-    stats: dict          # data.json
+    cfg: DictConfig  # the config it trained with
+    stats: dict  # data.json
     checkpoint: Path
 
     @property
@@ -54,8 +56,9 @@ class TrainedRun:
         try:
             model = build_model(self.cfg.model, self.stats["input_shape"], self.stats["num_classes"] or 1)
         except Exception as e:
-            raise DlrunError(f"cannot rebuild the model {self.cfg.model.get('_target_')} of {self.path}: "
-                             f"{' '.join(str(e).split())}") from e
+            raise DlrunError(
+                f"cannot rebuild the model {self.cfg.model.get('_target_')} of {self.path}: {' '.join(str(e).split())}"
+            ) from e
         state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         try:
             model.load_state_dict(state["model"])
@@ -74,8 +77,9 @@ def load_run(run_dir: str, checkpoint: str = "best", trust: bool = False) -> Tra
         raise DlrunError(f"{run_dir} has no checkpoints/{checkpoint}.pt (did the run finish an epoch?)")
     stats = load_data_stats(path)
     if stats is None:
-        raise DlrunError(f"{run_dir} has no data.json (the training statistics); it was trained by an "
-                         f"older dlrun: train it again")
+        raise DlrunError(
+            f"{run_dir} has no data.json (the training statistics); it was trained by an older dlrun: train it again"
+        )
     cfg = OmegaConf.load(config)
     check_targets(cfg.get("model"), "model", trust)
     return TrainedRun(path, cfg, stats, ckpt)
@@ -101,8 +105,9 @@ def compose_dataset(run: TrainedRun, overrides: list[str], trust: bool) -> DictC
         chosen = {o.split("=", 1)[0] for o in overrides if "." not in o.split("=", 1)[0]}
         base = [o for o in base if o.split("=", 1)[0].split(".")[0].lstrip("+~") not in chosen]
         with composing(config_dir) as check:  # every target checked before validation imports any
-            return check(base + overrides, "config", device=False,
-                         trusted=lambda cfg: check_targets(cfg, "config", trust)).dataset
+            return check(
+                base + overrides, "config", device=False, trusted=lambda cfg: check_targets(cfg, "config", trust)
+            ).dataset
     check_targets(node, "dataset", trust)
     return node
 

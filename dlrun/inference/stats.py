@@ -13,10 +13,15 @@ DATA_STATS = "data.json"
 
 
 def save_data_stats(run_dir, data) -> None:
-    stats = {"input_shape": list(data.input_shape), "num_classes": data.num_classes,
-             "mean": data.mean.flatten().tolist(), "std": data.std.flatten().tolist(),
-             "target_mean": data.target_mean, "target_std": data.target_std,
-             "meta": data.meta}
+    stats = {
+        "input_shape": list(data.input_shape),
+        "num_classes": data.num_classes,
+        "mean": data.mean.flatten().tolist(),
+        "std": data.std.flatten().tolist(),
+        "target_mean": data.target_mean,
+        "target_std": data.target_std,
+        "meta": data.meta,
+    }
     text = json.dumps(stats, indent=1) + "\n"
     atomic_write(Path(run_dir) / DATA_STATS, lambda f: f.write(text.encode()))
 

@@ -19,8 +19,9 @@ def make_activation(name: str) -> nn.Module:
         raise ValueError(f"unknown activation '{name}' (choose from: {', '.join(ACTIVATIONS)})") from None
 
 
-def dense_block(in_features: int, out_features: int, activation: str, dropout: float,
-                batch_norm: bool) -> nn.Sequential:
+def dense_block(
+    in_features: int, out_features: int, activation: str, dropout: float, batch_norm: bool
+) -> nn.Sequential:
     """Linear -> [BatchNorm] -> activation -> [Dropout]."""
     layers: list[nn.Module] = [nn.Linear(in_features, out_features)]
     if batch_norm:
@@ -31,8 +32,9 @@ def dense_block(in_features: int, out_features: int, activation: str, dropout: f
     return nn.Sequential(*layers)
 
 
-def mlp_head(in_features: int, hidden, num_outputs: int, activation: str, dropout: float,
-             batch_norm: bool = False) -> nn.Sequential:
+def mlp_head(
+    in_features: int, hidden, num_outputs: int, activation: str, dropout: float, batch_norm: bool = False
+) -> nn.Sequential:
     """One dense block per hidden width, then a linear output layer."""
     layers: list[nn.Module] = []
     for width in hidden:

@@ -10,8 +10,16 @@ class MLP(nn.Module):
     """Fully-connected net over the flattened input. With `residual`, a hidden layer whose input
     and output widths match computes h + f(h) (the MNIST-1D paper's MLP)."""
 
-    def __init__(self, input_shape, num_outputs, hidden=(256, 128), activation="relu",
-                 residual=False, dropout=0.0, batch_norm=False):
+    def __init__(
+        self,
+        input_shape,
+        num_outputs,
+        hidden=(256, 128),
+        activation="relu",
+        residual=False,
+        dropout=0.0,
+        batch_norm=False,
+    ):
         super().__init__()
         in_features = math.prod(input_shape)
         self.blocks = nn.ModuleList()

@@ -18,16 +18,31 @@ class RNN(nn.Module):
     """Recurrent net (vanilla RNN, LSTM or GRU) reading the input step by step, then a linear layer
     on the readout: the last hidden state, the mean over steps, or every step flattened (`all`)."""
 
-    def __init__(self, input_shape, num_outputs, cell="lstm", hidden_size=64, num_layers=1,
-                 bidirectional=False, readout="last", dropout=0.0):
+    def __init__(
+        self,
+        input_shape,
+        num_outputs,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        readout="last",
+        dropout=0.0,
+    ):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown model.cell '{cell}' (choose from: {', '.join(CELLS)})")
         if readout not in ("last", "mean", "all"):
             raise ValueError(f"unknown model.readout '{readout}' (choose from: last, mean, all)")
         steps, features = as_sequence(torch.zeros(1, *input_shape)).shape[1:]
-        self.rnn = CELLS[cell](features, hidden_size, num_layers=num_layers, batch_first=True,
-                               bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        self.rnn = CELLS[cell](
+            features,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.readout = readout
         width = hidden_size * (2 if bidirectional else 1)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -42,6 +57,9 @@ class RNN(nn.Module):
         else:
             # last step forward; for a bidirectional net its backward half saw the whole sequence at step 0
             half = self.rnn.hidden_size
-            h = outputs[:, -1] if not self.rnn.bidirectional else torch.cat(
-                [outputs[:, -1, :half], outputs[:, 0, half:]], dim=1)
+            h = (
+                outputs[:, -1]
+                if not self.rnn.bidirectional
+                else torch.cat([outputs[:, -1, :half], outputs[:, 0, half:]], dim=1)
+            )
         return self.out(self.dropout(h))

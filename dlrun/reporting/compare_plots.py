@@ -58,11 +58,17 @@ def plot_curves(series: list[tuple[str, list[Run]]], file: str) -> None:
             stats = [describe(v) for _, v in points]
             mean = [s["mean"] for s in stats]
             text = label if n == 1 else f"{label} (n={n}, mean ± std)"
-            line, = ax.plot(epochs, mean, marker="." if len(points) < 40 else None, label=text)
+            (line,) = ax.plot(epochs, mean, marker="." if len(points) < 40 else None, label=text)
             if n > 1:
                 std = [s["std"] or 0.0 for s in stats]
-                ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
-                                color=line.get_color(), alpha=0.2, linewidth=0)
+                ax.fill_between(
+                    epochs,
+                    [m - s for m, s in zip(mean, std)],
+                    [m + s for m, s in zip(mean, std)],
+                    color=line.get_color(),
+                    alpha=0.2,
+                    linewidth=0,
+                )
         ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -76,8 +82,7 @@ def plot_curves(series: list[tuple[str, list[Run]]], file: str) -> None:
 def _axis(values: list[Any]) -> tuple[list[float | None], list[float], list[str]]:
     """Positions in [0, 1] for one axis, with its tick positions and labels: numbers linearly (on a
     log scale when positive and spanning more than 100x), anything else as evenly spaced categories."""
-    nums = [v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-            for v in values]
+    nums = [v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None for v in values]
     if any(n is not None for n in nums) and all(n is not None for v, n in zip(values, nums) if v is not None):
         present = [v for v in nums if v is not None]
         lo, hi = min(present), max(present)
@@ -87,7 +92,7 @@ def _axis(values: list[Any]) -> tuple[list[float | None], list[float], list[str]
         pos = [None if v is None else (f(v) - f(lo)) / span for v in nums]
         ticks = sorted(set(present))
         if len(ticks) > 5:  # many distinct values (a metric, a sampled lr): 5 even steps
-            g = (lambda y: 10 ** y) if log else (lambda y: y)
+            g = (lambda y: 10**y) if log else (lambda y: y)
             ticks = [g(f(lo) + i * (f(hi) - f(lo)) / 4) for i in range(5)]
         return pos, [(f(t) - f(lo)) / span for t in ticks], [f"{t:.3g}" for t in ticks]
     cats = sorted({str(v) for v in values if v is not None})
@@ -116,8 +121,13 @@ def plot_parallel(runs: list[Run], keys: list[str], metric_of, metric: str, file
     for i in range(len(runs)):
         ys = [axis[0][i] for axis in axes_data]
         shade = (scores[i] - lo) / ((hi - lo) or 1.0)
-        ax.plot([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None],
-                color=cmap(shade), alpha=0.7, linewidth=1.2)
+        ax.plot(
+            [x for x, y in zip(xs, ys) if y is not None],
+            [y for y in ys if y is not None],
+            color=cmap(shade),
+            alpha=0.7,
+            linewidth=1.2,
+        )
     for x, (_, ticks, labels) in zip(xs, axes_data):
         ax.axvline(x, color="black", linewidth=0.8)
         for t, text in zip(ticks, labels):

@@ -65,13 +65,19 @@ class EpochReporter:
         if not self.live:
             yield self
             return
-        self.progress = Progress(TextColumn(f"[bold]epoch {{task.fields[epoch]}}/{self.epochs}"),
-                                 BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                                 console=console, transient=True)
-        self.task = self.progress.add_task("train", total=self.epochs * self.steps,
-                                           completed=start_epoch * self.steps,
-                                           epoch=start_epoch + 1, info="")
+        self.progress = Progress(
+            TextColumn(f"[bold]epoch {{task.fields[epoch]}}/{self.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(
+            "train", total=self.epochs * self.steps, completed=start_epoch * self.steps, epoch=start_epoch + 1, info=""
+        )
         with self.progress:
             yield self
 
@@ -85,8 +91,11 @@ class EpochReporter:
         line = f"epoch {row['epoch']}/{self.epochs}  {format_metrics(row)}"
         log.info(line)
         if self.progress is not None:
-            self.progress.update(self.task, epoch=min(row["epoch"] + 1, self.epochs),
-                                 info=format_metrics({k: row[k] for k in row if k.startswith("val_")}))
+            self.progress.update(
+                self.task,
+                epoch=min(row["epoch"] + 1, self.epochs),
+                info=format_metrics({k: row[k] for k in row if k.startswith("val_")}),
+            )
             self.progress.console.print(line)
         else:
             print(line, flush=True)
@@ -102,8 +111,12 @@ def print_summary(summary: dict, run_dir: str) -> None:
     table.add_row("parameters", f"{summary['num_params']:,}")
     if summary.get("best_epoch") is not None:
         val = ", ".join(f"{k} {v:.4f}" for k, v in summary["val"].items())
-        table.add_row("best val", f"{val} (epoch {summary['best_epoch']})" if val else
-                      f"no validation split: best = the last epoch ({summary['best_epoch']})")
+        table.add_row(
+            "best val",
+            f"{val} (epoch {summary['best_epoch']})"
+            if val
+            else f"no validation split: best = the last epoch ({summary['best_epoch']})",
+        )
     if summary.get("test"):
         table.add_row("test", ", ".join(f"{k} {v:.4f}" for k, v in scalars(summary["test"]).items()))
     table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")
@@ -114,12 +127,18 @@ def print_summary(summary: dict, run_dir: str) -> None:
     console.print(table)
     # never wrapped or cut, even when stdout is a pipe: users copy this path
     console.print(f"[bold]run folder[/]  {run_dir}", soft_wrap=True)
-    log.info("summary: %s", {k: scalars(summary[k]) if isinstance(summary[k], dict) else summary[k]
-                             for k in ("status", "val", "test", "wall_s") if k in summary})
+    log.info(
+        "summary: %s",
+        {
+            k: scalars(summary[k]) if isinstance(summary[k], dict) else summary[k]
+            for k in ("status", "val", "test", "wall_s")
+            if k in summary
+        },
+    )
 
 
-MATRIX_UP_TO = 12   # classes: up to this many, the table also shows the confusion matrix (if it fits)
-ROWS_UP_TO = 20     # classes: beyond this many, only the lowest-F1 classes are listed
+MATRIX_UP_TO = 12  # classes: up to this many, the table also shows the confusion matrix (if it fits)
+ROWS_UP_TO = 20  # classes: beyond this many, only the lowest-F1 classes are listed
 
 
 def per_class_table(test: dict, width: int | None = None) -> Group:
@@ -128,7 +147,7 @@ def per_class_table(test: dict, width: int | None = None) -> Group:
     per_class, n = test["per_class"], len(test["per_class"])
     shown = list(enumerate(per_class))
     if n > ROWS_UP_TO:
-        shown = sorted(shown, key=lambda kc: kc[1]["f1"])[:ROWS_UP_TO // 2]
+        shown = sorted(shown, key=lambda kc: kc[1]["f1"])[: ROWS_UP_TO // 2]
     cm = test.get("confusion_matrix") if n <= MATRIX_UP_TO else None
     table = _per_class(shown, cm)
     if cm and width and console.measure(table, options=console.options.update_width(10_000)).maximum > width:

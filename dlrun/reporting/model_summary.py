@@ -6,8 +6,8 @@ import torch
 from rich.table import Table
 from torch import nn
 
-from dlrun.reporting.console import show
 from dlrun.data import iterate_batches
+from dlrun.reporting.console import show
 
 
 def _shape(output) -> str:
@@ -31,12 +31,22 @@ def summarize(model: nn.Module, x: torch.Tensor) -> list[dict]:
         def record(module, inputs, output):
             params = 0 if id(module) in counted else sum(p.numel() for p in module.parameters(recurse=False))
             counted.add(id(module))
-            rows.append({"layer": name or type(module).__name__, "type": type(module).__name__,
-                         "output": _shape(output), "params": params})
+            rows.append(
+                {
+                    "layer": name or type(module).__name__,
+                    "type": type(module).__name__,
+                    "output": _shape(output),
+                    "params": params,
+                }
+            )
+
         return record
 
-    handles = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
-               if not _has(m.children()) or _has(m.parameters(recurse=False))]
+    handles = [
+        m.register_forward_hook(hook(name))
+        for name, m in model.named_modules()
+        if not _has(m.children()) or _has(m.parameters(recurse=False))
+    ]
     training = model.training
     try:
         model.eval()
@@ -52,8 +62,9 @@ def summarize(model: nn.Module, x: torch.Tensor) -> list[dict]:
 def model_table(rows: list[dict], model: nn.Module) -> Table:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    table = Table(title=f"model: {type(model).__name__}", title_justify="left", show_footer=True,
-                  box=None, pad_edge=False)
+    table = Table(
+        title=f"model: {type(model).__name__}", title_justify="left", show_footer=True, box=None, pad_edge=False
+    )
     table.add_column("layer", footer="total")
     table.add_column("type")
     table.add_column("output shape", footer=f"{trainable:,} trainable" if trainable != total else "")

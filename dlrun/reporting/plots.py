@@ -23,11 +23,14 @@ def _column(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
 
 def metric_of(rows: list[dict]) -> str | None:
     """The second panel's metric: acc for classification, rmse (or mae) for regression."""
-    return next((m for m in (*CLASSIFICATION, *REGRESSION) if m != "loss" and rows and column("val", m) in rows[0]), None)
+    return next(
+        (m for m in (*CLASSIFICATION, *REGRESSION) if m != "loss" and rows and column("val", m) in rows[0]), None
+    )
 
 
-def draw_curves(axes, rows: list[dict], *, label: str = "", splits=("train", "val"), color=None,
-                best_epoch: int | None = None) -> None:
+def draw_curves(
+    axes, rows: list[dict], *, label: str = "", splits=("train", "val"), color=None, best_epoch: int | None = None
+) -> None:
     """Draw one run on `axes` (three matplotlib Axes: loss, metric, lr). Call again on the same axes
     to overlay more runs (give each a `label` and a `color`)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -41,8 +44,14 @@ def draw_curves(axes, rows: list[dict], *, label: str = "", splits=("train", "va
         for i, split in enumerate(splits):
             epochs, values = _column(rows, f"{split}_{name}")
             if epochs:
-                ax.plot(epochs, values, STYLE.get(split, "-"), marker=marker,
-                        color=color or f"C{i}", label=f"{label} {split}".strip())
+                ax.plot(
+                    epochs,
+                    values,
+                    STYLE.get(split, "-"),
+                    marker=marker,
+                    color=color or f"C{i}",
+                    label=f"{label} {split}".strip(),
+                )
         ax.set_title(TITLES.get(name, name))
     epochs, lrs = _column(rows, "lr")
     if epochs:
@@ -87,8 +96,7 @@ def curves_title(name: str, summary: dict) -> str:
     parts = [name]
     if summary.get("best_epoch"):
         parts.append(f"best epoch {summary['best_epoch']} (dotted)")
-    parts += [f"test {k} {v:.4f}" for k, v in (summary.get("test") or {}).items()
-              if k in ("acc", "macro_f1", "rmse")]
+    parts += [f"test {k} {v:.4f}" for k, v in (summary.get("test") or {}).items() if k in ("acc", "macro_f1", "rmse")]
     return "   ".join(parts)
 
 
@@ -100,7 +108,8 @@ class CurvesPlot:
             return
         best = summary.get("best_epoch")
         try:
-            save_curves(trainer.rows, trainer.folder.path / CURVES, curves_title(trainer.folder.path.name, summary),
-                        best)
+            save_curves(
+                trainer.rows, trainer.folder.path / CURVES, curves_title(trainer.folder.path.name, summary), best
+            )
         except Exception as e:  # a plot is not worth failing a finished run for
             log.warning("could not write %s: %s", CURVES, e)

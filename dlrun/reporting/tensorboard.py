@@ -27,8 +27,11 @@ def _hparam_value(value):
 def flat_hparams(cfg: DictConfig, choices: dict | None = None) -> dict:
     """The config as {dotted.key: scalar} (lists as text; `_target_`-style keys and the logger
     group left out), preceded by the config-group choices (model=cnn, regularization=l2+dropout)."""
-    flat = {group: _hparam_value(choice) for group, choice in (choices or {}).items()
-            if choice is not None and not group.startswith("hydra/")}
+    flat = {
+        group: _hparam_value(choice)
+        for group, choice in (choices or {}).items()
+        if choice is not None and not group.startswith("hydra/")
+    }
     flat["regularization"] = "+".join(cfg.get("regularization") or {}) or "none"
 
     def walk(prefix: str, node) -> None:
@@ -47,8 +50,11 @@ def flat_hparams(cfg: DictConfig, choices: dict | None = None) -> dict:
 
 def final_metrics(summary: dict) -> dict[str, float]:
     metrics = {f"hparam/val_{k}": v for k, v in (summary.get("val") or {}).items()}
-    metrics |= {f"hparam/test_{k}": v for k, v in (summary.get("test") or {}).items()
-                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    metrics |= {
+        f"hparam/test_{k}": v
+        for k, v in (summary.get("test") or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     return metrics
 
 
@@ -74,20 +80,25 @@ class TensorBoardLogger:
         if not self.has_layout:
             self.writer.add_custom_scalars(self.layout(row))
             self.has_layout = True
-        for column, value in row.items():
-            if column != "epoch" and value is not None:  # None: not validated this epoch
-                self.writer.add_scalar(scalar_tag(column), value, row["epoch"])
+        for name, value in row.items():
+            if name != "epoch" and value is not None:  # None: not validated this epoch
+                self.writer.add_scalar(scalar_tag(name), value, row["epoch"])
         self.writer.flush()  # an epoch is on disk (and in TensorBoard) as soon as it is done
 
     @staticmethod
     def layout(row: dict) -> dict:
         """One chart per metric with its train and val curves together (Custom Scalars tab)."""
         metrics = [m for split, m in map(split_column, row) if split == "train"]
-        return {"train vs val": {m: ["Multiline", [f"{m}/{s}" for s in CURVES]]
-                                 for m in metrics if column("val", m) in row}}
+        return {
+            "train vs val": {m: ["Multiline", [f"{m}/{s}" for s in CURVES]] for m in metrics if column("val", m) in row}
+        }
 
     def on_fit_end(self, trainer, summary: dict) -> None:
         if summary["status"] != "interrupted":  # an interrupted run gets its HParams when resumed to the end
-            self.writer.add_hparams(flat_hparams(trainer.cfg, _hydra_choices()), final_metrics(summary),
-                                    run_name=".", global_step=trainer.epoch)
+            self.writer.add_hparams(
+                flat_hparams(trainer.cfg, _hydra_choices()),
+                final_metrics(summary),
+                run_name=".",
+                global_step=trainer.epoch,
+            )
         self.writer.close()

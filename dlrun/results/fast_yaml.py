@@ -6,8 +6,9 @@ resolved here; any other interpolation goes through OmegaConf (`resolve` in dlru
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from omegaconf._utils import get_yaml_loader
@@ -39,7 +40,7 @@ def hydra_choices(file: Path) -> dict[str, Any]:
     if start < 0:
         return load_yaml(file)["hydra"]["runtime"]["choices"]
     lines = []
-    for line in text[start + len(CHOICES):].splitlines():
+    for line in text[start + len(CHOICES) :].splitlines():
         if not line.startswith("      "):
             break
         lines.append(line[6:])

@@ -10,8 +10,15 @@ from typing import Any
 
 from dlrun.errors import DlrunError
 
-OPS = {"<=": operator.le, ">=": operator.ge, "!=": operator.ne, "==": operator.eq,
-       "=": operator.eq, "<": operator.lt, ">": operator.gt}
+OPS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "!=": operator.ne,
+    "==": operator.eq,
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 PATTERN = re.compile(r"^\s*([A-Za-z_][\w.@/-]*)\s*(<=|>=|!=|==|=|<|>)\s*(.*?)\s*$")
 
 
@@ -37,8 +44,10 @@ class Where:
 def parse_where(text: str) -> Where:
     m = PATTERN.match(text)
     if not m or not m.group(3):
-        raise DlrunError(f"--where {text!r}: expected KEY OP VALUE, e.g. 'optim.lr<0.01', "
-                         f"'status=completed', 'model=cnn' (OP: {' '.join(OPS)})")
+        raise DlrunError(
+            f"--where {text!r}: expected KEY OP VALUE, e.g. 'optim.lr<0.01', "
+            f"'status=completed', 'model=cnn' (OP: {' '.join(OPS)})"
+        )
     return Where(m.group(1), m.group(2), m.group(3).strip("'\""), text)
 
 

@@ -7,7 +7,8 @@ Statistics are taken over a group's completed runs; the `completed` column says 
 
 import json
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from dlrun.metrics import metric_mode
 from dlrun.results.run_folder import Run
@@ -48,16 +49,14 @@ def stat_columns(run_table: RunTable) -> list[str]:
     return [c for c in run_table.columns if c.startswith(("val_", "test_")) or c in ("epochs", "wall_s")]
 
 
-def build_group_table(runs: list[Run], keys: list[str], group_by: list[str],
-                      path_of: Callable[[Run], str]) -> RunTable:
+def build_group_table(runs: list[Run], keys: list[str], group_by: list[str], path_of: Callable[[Run], str]) -> RunTable:
     """One row per group: the `keys` columns, n, completed, status, and C_mean, C_std, C_min, C_max
     for every metric column C; each row also holds "runs" (its run paths) and "values" (the
     primary metric of each completed run, for the significance test; not a column)."""
     per_run = build_table(runs, keys, path_of)
     row_of = {row["path"]: row for row in per_run.rows}
     measured = stat_columns(per_run)
-    columns = [*keys, "n", "completed", "status",
-               *(f"{c}_{s}" for c in measured for s in STATS)]
+    columns = [*keys, "n", "completed", "status", *(f"{c}_{s}" for c in measured for s in STATS)]
     rows = []
     for group in split_groups(runs, group_by):
         members = [row_of[path_of(run)] for run in group]
@@ -65,9 +64,12 @@ def build_group_table(runs: list[Run], keys: list[str], group_by: list[str],
         counts = Counter(r["status"] for r in members)
         row: dict[str, Any] = dict.fromkeys(columns)
         row.update({k: group[0].value(k) for k in keys})
-        row.update(n=len(members), completed=len(done),
-                   status=", ".join(f"{n} {s}" for s, n in counts.most_common()),
-                   runs=[r["path"] for r in members])
+        row.update(
+            n=len(members),
+            completed=len(done),
+            status=", ".join(f"{n} {s}" for s, n in counts.most_common()),
+            runs=[r["path"] for r in members],
+        )
         for c in measured:
             d = describe([r[c] for r in done])
             row.update({f"{c}_{s}": d[s] for s in STATS})
@@ -95,8 +97,9 @@ def grouped_display(table: RunTable) -> RunTable:
         for c in measured:
             mean, std = row[f"{c}_mean"], row[f"{c}_std"]
             digits = ".1f" if c == "wall_s" else ".3g" if c == "epochs" else ".4f"
-            shown[c] = None if mean is None else format(mean, digits) + (
-                "" if std is None else " ± " + format(std, digits))
+            shown[c] = (
+                None if mean is None else format(mean, digits) + ("" if std is None else " ± " + format(std, digits))
+            )
             if c == primary and mean is not None:
                 shown[f"{c} range"] = f"{row[c + '_min']:{digits}}–{row[c + '_max']:{digits}}"
         rows.append({k: shown.get(k) for k in columns} | {"best": row["best"]})
@@ -124,20 +127,29 @@ def lead_report(table: RunTable) -> str:
     runner = next(r for r in scored if r is not best)
     keys = varying(table)
     a, b = best["values"], runner["values"]
-    head = (f"best: {label(best, keys)} {metric} {fmt(best, metric)} (n={len(a)}) vs runner-up "
-            f"{label(runner, keys)} {fmt(runner, metric)} (n={len(b)})")
+    head = (
+        f"best: {label(best, keys)} {metric} {fmt(best, metric)} (n={len(a)}) vs runner-up "
+        f"{label(runner, keys)} {fmt(runner, metric)} (n={len(b)})"
+    )
     test = welch(a, b)
     if test is None:
         few = [f"{label(r, keys)} has n={len(v)}" for r, v in ((best, a), (runner, b)) if len(v) < 2]
-        why = ("; ".join(few) + " completed run(s); at least 2 per group are needed, e.g. "
-               "`-m trainer.seed=0,1,2,3,4`") if few else "neither group varies at all"
+        why = (
+            ("; ".join(few) + " completed run(s); at least 2 per group are needed, e.g. `-m trainer.seed=0,1,2,3,4`")
+            if few
+            else "neither group varies at all"
+        )
         return f"{head}\nno statistics possible: {why}"
     sign = "+" if test.diff >= 0 else ""
-    line = (f"difference of means {sign}{test.diff:.4f}, 95% CI [{test.low:+.4f}, {test.high:+.4f}], "
-            f"Welch's t-test p = {test.p:.2g}")
+    line = (
+        f"difference of means {sign}{test.diff:.4f}, 95% CI [{test.low:+.4f}, {test.high:+.4f}], "
+        f"Welch's t-test p = {test.p:.2g}"
+    )
     if test.p >= P_NOISE:
-        verdict = (f"the lead is within noise: p >= {P_NOISE} and the interval includes 0, so these runs do not "
-                   f"show that {label(best, keys)} is better than {label(runner, keys)}")
+        verdict = (
+            f"the lead is within noise: p >= {P_NOISE} and the interval includes 0, so these runs do not "
+            f"show that {label(best, keys)} is better than {label(runner, keys)}"
+        )
     else:
         better_word = "higher" if metric_mode(metric) == "max" else "lower"
         verdict = f"the lead is larger than the run-to-run noise ({metric} {better_word} at p < {P_NOISE})"

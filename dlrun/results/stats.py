@@ -20,10 +20,11 @@ def describe(values: list[float]) -> dict[str, float | int | None]:
 @dataclass
 class Welch:
     """Welch's t-test of mean(a) - mean(b) (unequal variances)."""
+
     diff: float
-    low: float    # the 95% confidence interval of diff
+    low: float  # the 95% confidence interval of diff
     high: float
-    p: float      # two-sided
+    p: float  # two-sided
     df: float
     t: float
 
@@ -38,7 +39,7 @@ def welch(a: list[float], b: list[float], level: float = 0.95) -> Welch | None:
     se = math.sqrt(va + vb)
     if se == 0:
         return None
-    df = (va + vb) ** 2 / (va ** 2 / (da["n"] - 1) + vb ** 2 / (db["n"] - 1))
+    df = (va + vb) ** 2 / (va**2 / (da["n"] - 1) + vb**2 / (db["n"] - 1))
     from scipy.special import stdtr, stdtrit  # Student's t CDF and its inverse, any real df
 
     t = diff / se

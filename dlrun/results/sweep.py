@@ -20,8 +20,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.results.groups import build_group_table, grouped_display, has_repeats, lead_report, setting_keys
-from dlrun.results.table import RunTable, build_table, print_rich, to_csv
 from dlrun.results.run_folder import Run, find_run_folders
+from dlrun.results.table import RunTable, build_table, print_rich, to_csv
 
 log = logging.getLogger("dlrun")
 
@@ -90,16 +90,20 @@ class SweepReport(Callback):
         table, grouped = write_summary_csv(sweep_dir)
         _finished[:] = table.rows
         if grouped is not None:
-            print_rich(grouped_display(grouped), title=f"sweep {sweep_dir}: {len(table.rows)} runs in "
-                       f"{len(grouped.rows)} group{'s' * (len(grouped.rows) != 1)}, mean ± std over completed runs, best first (also in {SUMMARY_CSV})")
+            print_rich(
+                grouped_display(grouped),
+                title=f"sweep {sweep_dir}: {len(table.rows)} runs in "
+                f"{len(grouped.rows)} group{'s' * (len(grouped.rows) != 1)}, mean ± std over completed runs, best first (also in {SUMMARY_CSV})",
+            )
             print(lead_report(grouped))
         else:
-            print_rich(table, title=f"sweep {sweep_dir}: {len(table.rows)} runs, best first "
-                                    f"(also in {SUMMARY_CSV})")
+            print_rich(table, title=f"sweep {sweep_dir}: {len(table.rows)} runs, best first (also in {SUMMARY_CSV})")
         if (sweep_dir / OPTUNA_RESULTS).is_file():
             results = OmegaConf.load(sweep_dir / OPTUNA_RESULTS)
-            print(f"best value {results.get('best_value')} with {dict(results.get('best_params', {}))} "
-                  f"(in {sweep_dir / OPTUNA_RESULTS})")
+            print(
+                f"best value {results.get('best_value')} with {dict(results.get('best_params', {}))} "
+                f"(in {sweep_dir / OPTUNA_RESULTS})"
+            )
 
 
 def incomplete_runs() -> str | None:

@@ -11,8 +11,9 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -23,16 +24,23 @@ from dlrun.metrics import TEST_ONLY, column, is_metric, metric_mode, split_colum
 from dlrun.results.run_folder import Run
 
 MAX_WIDTH = {"path": 64, "error": 60}  # in the rich table; csv, markdown and json keep it all
-STATUS_STYLE = {"completed": "green", "running": "cyan", "interrupted": "yellow",
-                "pruned": "magenta", "diverged": "red", "failed": "red", "unknown": "dim"}
+STATUS_STYLE = {
+    "completed": "green",
+    "running": "cyan",
+    "interrupted": "yellow",
+    "pruned": "magenta",
+    "diverged": "red",
+    "failed": "red",
+    "unknown": "dim",
+}
 
 
 @dataclass
 class RunTable:
     columns: list[str]
-    keys: list[str]             # the columns that are config values
+    keys: list[str]  # the columns that are config values
     rows: list[dict[str, Any]]  # every column (None where a run has no value) plus "best"
-    primary: str | None         # the metric column that picks the best run and the default order
+    primary: str | None  # the metric column that picks the best run and the default order
 
     def sort(self, column: str | None = None, reverse: bool = False) -> None:
         """Order by `column` (default: the primary metric), best first for a metric (val_/test_
@@ -56,24 +64,30 @@ def comparable(value: Any) -> tuple:
 def build_table(runs: list[Run], keys: list[str], path_of: Callable[[Run], str]) -> RunTable:
     monitors = Counter(run.monitor for run in runs if run.monitor)
     metric_columns = [column(split, split_column(m)[1]) for m, _ in monitors.most_common() for split in ("val", "test")]
-    extra_columns = [f"test_{name}" for name in TEST_ONLY
-                     if any(run.test_value(name) is not None for run in runs)]
+    extra_columns = [f"test_{name}" for name in TEST_ONLY if any(run.test_value(name) is not None for run in runs)]
     columns = ["path", "status", *keys, *metric_columns, *extra_columns, "epochs", "wall_s", "error"]
     rows = []
     for run in runs:
         row = dict.fromkeys(columns)
-        row.update(path=path_of(run), status=run.status, error=run.error,
-                   epochs=run.summary.get("epochs_completed"), wall_s=run.summary.get("wall_s"))
+        row.update(
+            path=path_of(run),
+            status=run.status,
+            error=run.error,
+            epochs=run.summary.get("epochs_completed"),
+            wall_s=run.summary.get("wall_s"),
+        )
         row.update({key: run.value(key) for key in keys})
         for split in ("val", "test"):
             found = run.metric(split)
             if found:
                 row[found[0]] = found[1]
-        row.update({c: run.test_value(c[len("test_"):]) for c in extra_columns})
+        row.update({c: run.test_value(c[len("test_") :]) for c in extra_columns})
         rows.append(row)
     # the val metric; the test one when no run has a val value (trained with trainer.val_fraction=0)
-    primary = next((c for c in metric_columns if any(r[c] is not None for r in rows)),
-                   metric_columns[0] if metric_columns else None)
+    primary = next(
+        (c for c in metric_columns if any(r[c] is not None for r in rows)),
+        metric_columns[0] if metric_columns else None,
+    )
     mark_best(rows, primary)
     table = RunTable(columns, keys, rows, primary)
     table.sort()
@@ -133,8 +147,7 @@ def to_markdown(table: RunTable) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join([*table.columns, "best"]) + " |",
-             "|" + "---|" * (len(table.columns) + 1)]
+    lines = ["| " + " | ".join([*table.columns, "best"]) + " |", "|" + "---|" * (len(table.columns) + 1)]
     for row in table.rows:
         cells = [cell(shown(c, row[c])) for c in table.columns] + ["*" if row["best"] else ""]
         lines.append("| " + " | ".join(cells) + " |")
@@ -147,20 +160,25 @@ def print_rich(table: RunTable, title: str | None = None) -> None:
     when all went well) are left out. Off a terminal, lines are as long as the table needs."""
     rows = table.rows
     constant = [k for k in table.keys if len(rows) > 1 and len({plain(r[k]) for r in rows}) == 1]
-    columns = [c for c in table.columns if c not in constant
-               and (c in ("path", "status") or any(r[c] is not None for r in rows))]
-    caption = ("same in every run: " + ", ".join(f"{k}={plain(rows[0][k])}" for k in constant)
-               if constant else None)
-    out = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
-                header_style="bold")
+    columns = [
+        c
+        for c in table.columns
+        if c not in constant and (c in ("path", "status") or any(r[c] is not None for r in rows))
+    ]
+    caption = "same in every run: " + ", ".join(f"{k}={plain(rows[0][k])}" for k in constant) if constant else None
+    out = Table(title=title, caption=caption, title_justify="left", caption_justify="left", header_style="bold")
     out.add_column("", width=1)
     for c in columns:
         numeric = any(isinstance(r[c], (int, float)) and not isinstance(r[c], bool) for r in rows)
-        out.add_column(c, justify="right" if numeric else "left", no_wrap=c == "path",
-                       overflow="ellipsis", max_width=MAX_WIDTH.get(c))
+        out.add_column(
+            c,
+            justify="right" if numeric else "left",
+            no_wrap=c == "path",
+            overflow="ellipsis",
+            max_width=MAX_WIDTH.get(c),
+        )
     for row in rows:
-        cells = [Text(shown(c, row[c]), style=STATUS_STYLE.get(row[c], "") if c == "status" else "")
-                 for c in columns]
+        cells = [Text(shown(c, row[c]), style=STATUS_STYLE.get(row[c], "") if c == "status" else "") for c in columns]
         out.add_row("★" if row["best"] else "", *cells, style="bold" if row["best"] else None)
     terminal = sys.stdout.isatty()
     Console(highlight=False, width=None if terminal else 100_000).print(out)

@@ -15,11 +15,11 @@ def select_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DlrunError(f"trainer.device={name} but CUDA is not available on this machine "
-                             "(use trainer.device=cpu or auto)")
+            raise DlrunError(
+                f"trainer.device={name} but CUDA is not available on this machine (use trainer.device=cpu or auto)"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DlrunError(f"trainer.device={name} but this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
+            raise DlrunError(f"trainer.device={name} but this machine has {torch.cuda.device_count()} CUDA device(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise DlrunError(f"trainer.device={name} but MPS is not available on this machine")
     return device

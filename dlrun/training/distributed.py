@@ -83,16 +83,16 @@ def setup(strategy: str, device_name: str) -> Dist:
             raise DlrunError("started by torchrun with several processes: add trainer.strategy=ddp")
         return Dist()
     if rank is None:
-        raise DlrunError("trainer.strategy=ddp runs under torchrun: "
-                         "torchrun --nproc_per_node=N -m dlrun trainer.strategy=ddp ...")
+        raise DlrunError(
+            "trainer.strategy=ddp runs under torchrun: torchrun --nproc_per_node=N -m dlrun trainer.strategy=ddp ..."
+        )
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     use_cuda = device_name != "cpu" and torch.cuda.is_available()
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
     if use_cuda:
         torch.cuda.set_device(local_rank)
-    return Dist(rank=torch.distributed.get_rank(), world=torch.distributed.get_world_size(),
-                local_rank=local_rank)
+    return Dist(rank=torch.distributed.get_rank(), world=torch.distributed.get_world_size(), local_rank=local_rank)
 
 
 def device_for(dist: Dist, device_name: str) -> str:

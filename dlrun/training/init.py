@@ -12,14 +12,16 @@ from dlrun.errors import DlrunError
 
 log = logging.getLogger("dlrun")
 
+
 def build_model(model_cfg, input_shape, num_outputs: int):
     """The model a `model` config describes (without dlrun's own keys), for inputs of
     `input_shape` and `num_outputs` outputs: the one way dlrun builds a model from a config."""
     from dlrun.config.instantiate import instantiate_without
     from dlrun.config.schema import model_keys
 
-    return instantiate_without(model_cfg, model_keys(), input_shape=tuple(input_shape),
-                               num_outputs=num_outputs, _convert_="all")
+    return instantiate_without(
+        model_cfg, model_keys(), input_shape=tuple(input_shape), num_outputs=num_outputs, _convert_="all"
+    )
 
 
 def checkpoint_path(init_from: str) -> Path:
@@ -63,8 +65,11 @@ def init_model(model, cfg) -> None:
         loaded = {k: v for k, v in source.items() if k in own and v.shape == own[k].shape}
         if not loaded:
             raise DlrunError(f"model.init_from: no tensor of {path} fits this model (names or shapes differ)")
-        fresh = [f"{k} ({_shape(source[k])} -> {_shape(v)})" if k in source else f"{k} (not in the source)"
-                 for k, v in own.items() if k not in loaded]
+        fresh = [
+            f"{k} ({_shape(source[k])} -> {_shape(v)})" if k in source else f"{k} (not in the source)"
+            for k, v in own.items()
+            if k not in loaded
+        ]
         model.load_state_dict({**own, **loaded})
         note = f"initialized from {path}: {len(loaded)} of {len(own)} tensors"
         if fresh:

@@ -20,8 +20,7 @@ class MetricSums:
     tensor, or a float the loop has already read) and its outputs; `means` divides by the sample
     count. Saved inside last.pt for a pass interrupted mid-epoch (`state`)."""
 
-    def __init__(self, num_classes: int, target_std: float = 1.0, per_class: bool = False,
-                 state: dict | None = None):
+    def __init__(self, num_classes: int, target_std: float = 1.0, per_class: bool = False, state: dict | None = None):
         self.num_classes, self.target_std, self.per_class = num_classes, target_std, per_class
         self.sums: dict = dict(state or {})
         self.counts = 0  # the confusion matrix, with per_class

@@ -30,8 +30,7 @@ class Schedule:
     """A torch lr scheduler stepped per batch or per epoch (`interval`), plus an optional linear
     warmup over the first `warmup_steps` optimizer steps. The two compose multiplicatively."""
 
-    def __init__(self, cfg: DictConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
-                 epochs: int):
+    def __init__(self, cfg: DictConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int):
         self.interval = cfg.interval
         self.optimizer = optimizer
         self.main = None
@@ -44,7 +43,8 @@ class Schedule:
         self.warmup = None
         if cfg.warmup_steps > 0:
             self.warmup = torch.optim.lr_scheduler.LinearLR(
-                optimizer, start_factor=WARMUP_START_FACTOR, total_iters=cfg.warmup_steps)
+                optimizer, start_factor=WARMUP_START_FACTOR, total_iters=cfg.warmup_steps
+            )
 
     @property
     def lr(self) -> float:
@@ -64,8 +64,10 @@ class Schedule:
             self.main.step(val_loss) if self.plateau else self.main.step()
 
     def state_dict(self) -> dict:
-        return {"main": self.main.state_dict() if self.main else None,
-                "warmup": self.warmup.state_dict() if self.warmup else None}
+        return {
+            "main": self.main.state_dict() if self.main else None,
+            "warmup": self.warmup.state_dict() if self.warmup else None,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if self.main is not None:

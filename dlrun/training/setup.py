@@ -27,11 +27,24 @@ def build_data(cfg: DictConfig, device: torch.device) -> Data:
     """The dataset's loader (its `_target_`), then dlrun's split, normalization and placement."""
     d, t = cfg.dataset, cfg.trainer
     raw = instantiate_without(d, dataset_keys())
-    data = prepare(raw, t.val_fraction, t.seed, device, train_subset=d.train_subset,
-                   max_memory_gb=d.max_memory_gb, folds=d.folds, fold=d.fold)
+    data = prepare(
+        raw,
+        t.val_fraction,
+        t.seed,
+        device,
+        train_subset=d.train_subset,
+        max_memory_gb=d.max_memory_gb,
+        folds=d.folds,
+        fold=d.fold,
+    )
     data = limit_data(data, t)  # trainer.overfit_batches / limit_batches (debugging.py)
-    log.info("data: %d train / %d val / %d test, %s", len(data.train), len(data.val), len(data.test),
-             "on the device" if data.in_memory else "through a DataLoader")
+    log.info(
+        "data: %d train / %d val / %d test, %s",
+        len(data.train),
+        len(data.val),
+        len(data.test),
+        "on the device" if data.in_memory else "through a DataLoader",
+    )
     return data
 
 
@@ -61,8 +74,7 @@ def wrap_model(model: torch.nn.Module, t: DictConfig, dist, device: torch.device
         net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     if t.compile:
         net = torch.compile(net, backend=t.compile_backend)
-    eval_net = net if not dist.enabled else (
-        torch.compile(model, backend=t.compile_backend) if t.compile else model)
+    eval_net = net if not dist.enabled else (torch.compile(model, backend=t.compile_backend) if t.compile else model)
     return net, eval_net
 
 
@@ -71,13 +83,14 @@ class Optimization:
     optimizer: torch.optim.Optimizer
     schedule: Schedule
     batch_size: int
-    steps_per_epoch: int         # optimizer steps
+    steps_per_epoch: int  # optimizer steps
     max_grad_norm: float | None
-    accumulation: Accumulation   # batches per epoch and per optimizer step
+    accumulation: Accumulation  # batches per epoch and per optimizer step
 
 
-def build_optimization(cfg: DictConfig, model: torch.nn.Module, data: Data, device: torch.device,
-                       world: int) -> Optimization:
+def build_optimization(
+    cfg: DictConfig, model: torch.nn.Module, data: Data, device: torch.device, world: int
+) -> Optimization:
     """The optimizer (optim group), the lr schedule (sched group, sized to the run's optimizer steps:
     trainer.accumulate batches make one) and the batch size per rank."""
     t, reg = cfg.trainer, cfg.regularization
@@ -94,19 +107,19 @@ def build_optimization(cfg: DictConfig, model: torch.nn.Module, data: Data, devi
 @dataclass
 class Objective:
     criterion: torch.nn.Module
-    penalty: object             # a function returning the l1/l2 term, or None
+    penalty: object  # a function returning the l1/l2 term, or None
     early_stopping: EarlyStopping | None
-    augment: object             # training-batch augmentation, or None
-    mix: object                 # mixup/cutmix of training batches (dlrun/data/mix.py), or None
+    augment: object  # training-batch augmentation, or None
+    mix: object  # mixup/cutmix of training batches (dlrun/data/mix.py), or None
 
 
-def build_objective(cfg: DictConfig, model: torch.nn.Module, data: Data, device: torch.device,
-                    augment_rng: torch.Generator) -> Objective:
+def build_objective(
+    cfg: DictConfig, model: torch.nn.Module, data: Data, device: torch.device, augment_rng: torch.Generator
+) -> Objective:
     """What training minimizes and the regularization around it: the loss (with class weights and
     label smoothing), the l1/l2 penalty, early stopping, batch augmentation and mixing."""
     reg = cfg.regularization
-    criterion = loss_function(reg, data.is_classification,
-                              class_weights(cfg.dataset.class_weights, data, device))
+    criterion = loss_function(reg, data.is_classification, class_weights(cfg.dataset.class_weights, data, device))
     es = reg.get("early_stopping")
     early_stopping = EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta) if es else None
     augment = build_augment(reg.get("augment"), data, augment_rng)

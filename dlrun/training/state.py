@@ -18,13 +18,14 @@ CHECKPOINT_FORMAT = 1
 @dataclass
 class Progress:
     """Where the run is."""
-    epoch: int = 0                   # epochs completed
-    step: int = 0                    # optimizer steps taken
-    best: dict | None = None         # {"epoch", "value", "val"} of the best epoch by the monitor
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken
+    best: dict | None = None  # {"epoch", "value", "val"} of the best epoch by the monitor
     rows: list = field(default_factory=list)  # metrics.csv so far, a dict per epoch
-    batch_in_epoch: int = 0          # batches done of the epoch in progress
+    batch_in_epoch: int = 0  # batches done of the epoch in progress
     sums: dict = field(default_factory=dict)  # the running metric sums of that epoch
-    elapsed: float = 0.0             # wall time of the run's earlier sessions (resume)
+    elapsed: float = 0.0  # wall time of the run's earlier sessions (resume)
 
 
 class RandomStreams:
@@ -41,17 +42,22 @@ class RandomStreams:
         self.augment = torch.Generator().manual_seed(seed + 1)  # its own stream: resumed runs draw the same
 
     def state_dict(self) -> dict:
-        return {"torch": self.dist.gather(torch.get_rng_state()),  # one per rank
-                "batches": self.batches.get_state(), "epoch_start": self.epoch_start,
-                "augment": self.augment.get_state(),
-                "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
+        return {
+            "torch": self.dist.gather(torch.get_rng_state()),  # one per rank
+            "batches": self.batches.get_state(),
+            "epoch_start": self.epoch_start,
+            "augment": self.augment.get_state(),
+            "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
 
     def load_state_dict(self, rng: dict) -> None:
         # one state per rank (a single tensor: a one-process run saved before DDP support)
         states = [rng["torch"]] if isinstance(rng["torch"], torch.Tensor) else rng["torch"]
         if len(states) != self.dist.world:
-            raise DlrunError(f"last.pt was saved by {len(states)} process(es); resume it with as many "
-                             f"(this run has {self.dist.world})")
+            raise DlrunError(
+                f"last.pt was saved by {len(states)} process(es); resume it with as many "
+                f"(this run has {self.dist.world})"
+            )
         torch.set_rng_state(states[self.dist.rank])
         self.batches.set_state(rng["batches"])
         self.epoch_start = rng["epoch_start"]
@@ -79,8 +85,13 @@ class TrainState:
         state = {name: c.state_dict() if c is not None else None for name, c in self.components.items()}
         progress = asdict(self.progress)
         progress.update(elapsed=self.elapsed(), sums=progress["sums"] if self.progress.batch_in_epoch else {})
-        return {**state, **progress, "rng": self.rng.state_dict(),
-                "format": CHECKPOINT_FORMAT, "dlrun": dlrun.__version__}
+        return {
+            **state,
+            **progress,
+            "rng": self.rng.state_dict(),
+            "format": CHECKPOINT_FORMAT,
+            "dlrun": dlrun.__version__,
+        }
 
     def load_state_dict(self, state: dict, source: str) -> None:
         """Restore from a checkpoint read from `source` (named in errors)."""
@@ -88,9 +99,11 @@ class TrainState:
         needed = (name for name, c in self.components.items() if c is not None)  # a run's optional parts
         missing = [k for k in (*needed, *(f.name for f in fields(Progress)), "rng") if k not in state]
         if fmt != CHECKPOINT_FORMAT or missing:
-            raise DlrunError(f"{source} was written by dlrun {state.get('dlrun', '0.1.0 or older')} "
-                             f"(checkpoint format {fmt}{', missing ' + ', '.join(missing) if missing else ''}); "
-                             f"this dlrun {dlrun.__version__} resumes format {CHECKPOINT_FORMAT}")
+            raise DlrunError(
+                f"{source} was written by dlrun {state.get('dlrun', '0.1.0 or older')} "
+                f"(checkpoint format {fmt}{', missing ' + ', '.join(missing) if missing else ''}); "
+                f"this dlrun {dlrun.__version__} resumes format {CHECKPOINT_FORMAT}"
+            )
         for name, component in self.components.items():
             if component is None or state.get(name) is None:
                 continue

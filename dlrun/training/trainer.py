@@ -22,11 +22,21 @@ import dlrun
 from dlrun.data import iterate_batches
 from dlrun.data.sampling import sample_weights
 from dlrun.errors import DlrunError, RunStopped
-from dlrun.metrics import (DEFAULT_MONITOR, EPOCH, EPOCH_S, LR, SAMPLES_PER_S, better, column, metric_mode,
-                           split_column, task_metrics)
+from dlrun.inference.stats import save_data_stats
+from dlrun.metrics import (
+    DEFAULT_MONITOR,
+    EPOCH,
+    EPOCH_S,
+    LR,
+    SAMPLES_PER_S,
+    better,
+    column,
+    metric_mode,
+    split_column,
+    task_metrics,
+)
 from dlrun.reporting.callbacks import build_callbacks
 from dlrun.reporting.console import EpochReporter, print_summary
-from dlrun.inference.stats import save_data_stats
 from dlrun.results.run_folder import RunFolder
 from dlrun.training import setup
 from dlrun.training.averaging import build_averaging
@@ -81,7 +91,11 @@ class Trainer:
             torch.manual_seed(t.seed + self.dist.rank)  # same initial weights, own dropout masks
         opt = setup.build_optimization(cfg, self.model, self.data, self.device, self.dist.world)
         self.optimizer, self.schedule = opt.optimizer, opt.schedule
-        self.batch_size, self.steps_per_epoch, self.max_grad_norm = opt.batch_size, opt.steps_per_epoch, opt.max_grad_norm
+        self.batch_size, self.steps_per_epoch, self.max_grad_norm = (
+            opt.batch_size,
+            opt.steps_per_epoch,
+            opt.max_grad_norm,
+        )
         self.accumulation = opt.accumulation  # trainer.accumulate and limit_batches
         objective = setup.build_objective(cfg, self.model, self.data, self.device, rng.augment)
         self.criterion, self.penalty = objective.criterion, objective.penalty
@@ -99,10 +113,18 @@ class Trainer:
         self.time_limit = TimeLimit(t.max_time)
         self.save_checkpoints = not t.fast_dev_run
         self.best_checkpoint: dict | None = None  # best.pt's content, kept here when nothing is saved
-        self.state = TrainState({"model": self.model, "optimizer": self.optimizer, "schedule": self.schedule,
-                                 "scaler": self.scaler, "early_stopping": self.early_stopping,
-                                 "averaging": self.averaging,
-                                 "top_k": self.top_k if self.top_k.k > 1 else None}, rng)
+        self.state = TrainState(
+            {
+                "model": self.model,
+                "optimizer": self.optimizer,
+                "schedule": self.schedule,
+                "scaler": self.scaler,
+                "early_stopping": self.early_stopping,
+                "averaging": self.averaging,
+                "top_k": self.top_k if self.top_k.k > 1 else None,
+            },
+            rng,
+        )
         self.callbacks: list = build_callbacks(cfg) if self.dist.is_main else []
         self.stop_signal: int | None = None  # set by the signal handler, in this process
         self.stopping = False  # a stop signal every rank knows of (set by check)
@@ -185,8 +207,10 @@ class Trainer:
         if self.dist.is_main:
             print_summary(summary, str(self.folder.path))
             if t.fast_dev_run and status == "completed":
-                print(f"fast_dev_run: the pipeline works (1 batch of train, val and test; no checkpoints); "
-                      f"run folder: {self.folder.path}")
+                print(
+                    f"fast_dev_run: the pipeline works (1 batch of train, val and test; no checkpoints); "
+                    f"run folder: {self.folder.path}"
+                )
         if interrupted is not None:
             raise interrupted
         return summary
@@ -206,19 +230,27 @@ class Trainer:
         if has_val and not validate:  # an epoch trainer.val_every skips: empty val_ columns
             val = dict.fromkeys(task_metrics(self.data.is_classification))
         if validate and not math.isfinite(val["loss"]):
-            raise Diverged(f"validation loss became {val['loss']} after epoch {p.epoch + 1} "
-                           f"(step {p.step}, lr {self.schedule.lr:.3g})")
+            raise Diverged(
+                f"validation loss became {val['loss']} after epoch {p.epoch + 1} "
+                f"(step {p.step}, lr {self.schedule.lr:.3g})"
+            )
         lr = self.schedule.lr  # the lr the epoch ended with, before the per-epoch scheduler step
         self.schedule.after_epoch(val.get("loss", train["loss"]))
         p.epoch += 1
-        row = {EPOCH: p.epoch, LR: lr,
-               **{column("train", k): v for k, v in train.items()},
-               **{column("val", k): v for k, v in val.items()},
-               EPOCH_S: time.perf_counter() - t0, SAMPLES_PER_S: samples / train_s}
+        row = {
+            EPOCH: p.epoch,
+            LR: lr,
+            **{column("train", k): v for k, v in train.items()},
+            **{column("val", k): v for k, v in val.items()},
+            EPOCH_S: time.perf_counter() - t0,
+            SAMPLES_PER_S: samples / train_s,
+        }
         p.rows.append(row)
         if self.monitor not in row:
-            raise DlrunError(f"trainer.monitor={self.monitor} is not a metric of this run "
-                             f"(choose from: {', '.join(k for k in row if k.startswith('val_'))})")
+            raise DlrunError(
+                f"trainer.monitor={self.monitor} is not a metric of this run "
+                f"(choose from: {', '.join(k for k in row if k.startswith('val_'))})"
+            )
         value = row[self.monitor]  # None in an epoch without validation (trainer.val_every)
         if value is not None and math.isfinite(value):
             checkpoint = {"model": self.eval_weights(), "epoch": p.epoch, "val": val}
@@ -246,8 +278,14 @@ class Trainer:
         sums = self.metric_sums(state=p.sums)
         watch = LossWatch(self.check_every, sums)
         acc = self.accumulation  # batches per epoch (trainer.limit_batches) and per optimizer step
-        batches = iterate_batches(self.data.train, self.batch_size, rng.batches, start_batch=p.batch_in_epoch,
-                                  shard=(self.dist.rank, self.dist.world), weights=self.sample_weights)
+        batches = iterate_batches(
+            self.data.train,
+            self.batch_size,
+            rng.batches,
+            start_batch=p.batch_in_epoch,
+            shard=(self.dist.rank, self.dist.world),
+            weights=self.sample_weights,
+        )
         for x, y in itertools.islice(batches, acc.batches - p.batch_in_epoch):
             if self.augment is not None:
                 x = self.augment(x)
@@ -299,12 +337,15 @@ class Trainer:
     def check(self, watch: "LossWatch") -> None:
         """Act on what any rank has seen since the last check, on every rank at the same step: a
         non-finite loss ends the run as diverged, a stop signal stops it after this batch."""
-        flags = self.dist.agree(bad=watch.read(), stop=self.stop_signal is not None,
-                                late=self.time_limit.expired(self.state.elapsed()))
+        flags = self.dist.agree(
+            bad=watch.read(), stop=self.stop_signal is not None, late=self.time_limit.expired(self.state.elapsed())
+        )
         self.stopping, self.out_of_time = flags["stop"], flags["late"]
         if flags["bad"]:
-            raise Diverged(f"loss became non-finite at step {watch.where()} "
-                           f"(epoch {self.progress.epoch + 1}, lr {self.schedule.lr:.3g})")
+            raise Diverged(
+                f"loss became non-finite at step {watch.where()} "
+                f"(epoch {self.progress.epoch + 1}, lr {self.schedule.lr:.3g})"
+            )
 
     @torch.no_grad()
     def evaluate(self, split, per_class: bool = False, net=None) -> dict:
@@ -331,8 +372,10 @@ class Trainer:
 
     def train_inputs(self):
         """The training inputs in order, batch by batch (swa's batch-norm statistics)."""
-        return (self.to_input(x) for x, _ in iterate_batches(self.data.train, self.batch_size,
-                                                            shard=(self.dist.rank, self.dist.world)))
+        return (
+            self.to_input(x)
+            for x, _ in iterate_batches(self.data.train, self.batch_size, shard=(self.dist.rank, self.dist.world))
+        )
 
     def metric_sums(self, per_class: bool = False, state: dict | None = None) -> MetricSums:
         return MetricSums(self.data.num_classes, self.data.target_std, per_class, state)
@@ -376,8 +419,7 @@ class Trainer:
             "seed": self.cfg.trainer.seed,
             **({"averaged_weights": self.averaging.describe()} if self.averaging else {}),
             **({"top_k": self.top_k.listing()} if self.top_k.k > 1 else {}),
-            "versions": {"dlrun": dlrun.__version__, "torch": torch.__version__,
-                         "python": platform.python_version()},
+            "versions": {"dlrun": dlrun.__version__, "torch": torch.__version__, "python": platform.python_version()},
             **extra,
         }
 

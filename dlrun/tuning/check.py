@@ -8,7 +8,6 @@ from dlrun.errors import DlrunError
 from dlrun.tuning.study import SWEEPER
 
 
-
 def task_overrides(overrides: list[str]) -> list[str]:
     """The command line's overrides of the run config (Hydra's own, hydra.* and hydra/*, apart)."""
     return [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
@@ -24,14 +23,18 @@ def check_search(sweeper: DictConfig, monitor: str, overrides: list[str]) -> Non
     params = OmegaConf.to_container(sweeper.params, resolve=True) if sweeper.get("params") else {}
     space = parse_space(params, task_overrides(overrides))
     if not space.distributions:
-        raise DlrunError("hydra.sweeper.params: the search space is empty; give a key a range, e.g. "
-                         "'optim.lr=tag(log, interval(1e-4, 1e-1))'")
+        raise DlrunError(
+            "hydra.sweeper.params: the search space is empty; give a key a range, e.g. "
+            "'optim.lr=tag(log, interval(1e-4, 1e-1))'"
+        )
     if int(sweeper.n_trials) < 1:
         raise DlrunError(f"hydra.sweeper.n_trials={sweeper.n_trials}: a search needs at least 1 trial")
     pruner = sweeper.pruner.get("_target_", "")
     if not pruner.endswith("NopPruner") and not str(monitor).startswith("val_"):
-        raise DlrunError(f"hydra/sweeper/pruner: pruning judges trials by a val metric after each epoch; "
-                         f"set trainer.monitor (val_acc, val_loss, val_rmse, ...), not {monitor}")
+        raise DlrunError(
+            f"hydra/sweeper/pruner: pruning judges trials by a val metric after each epoch; "
+            f"set trainer.monitor (val_acc, val_loss, val_rmse, ...), not {monitor}"
+        )
     sampler = sweeper.sampler.get("_target_", "")
     extra = {"search_space": space.grid()} if sampler.endswith("GridSampler") else {}
     for name, node, kwargs in (("sampler", sweeper.sampler, extra), ("pruner", sweeper.pruner, {})):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from dlrun.errors import DlrunError
 
 
-
 def smoothing(steps: int) -> float:
     """The moving average's weight: a window of about a tenth of the test (0.9 for 100 steps)."""
     return min(0.98, max(0.8, 1 - 10 / steps))
@@ -19,9 +18,9 @@ def smoothing(steps: int) -> float:
 @dataclass
 class RangeTest:
     lrs: list[float]
-    losses: list[float]      # raw batch losses
+    losses: list[float]  # raw batch losses
     smoothed: list[float]
-    stopped_early: bool      # the loss blew up before `end`
+    stopped_early: bool  # the loss blew up before `end`
     suggestion: float | None  # None: the loss never went down
 
 
@@ -29,8 +28,7 @@ def check_range(start: float, end: float, steps: int) -> None:
     if steps < 10:
         raise DlrunError(f"lr-find: --steps {steps}: the range test needs at least 10 steps")
     if not 0 < start < end:
-        raise DlrunError(f"lr-find: the range --start {start:g} --end {end:g} is empty "
-                         "(need 0 < start < end)")
+        raise DlrunError(f"lr-find: the range --start {start:g} --end {end:g} is empty (need 0 < start < end)")
 
 
 def lr_at(step: int, start: float, end: float, steps: int) -> float:
@@ -78,8 +76,7 @@ def suggest(lrs: list[float], smoothed: list[float]) -> float | None:
     after the first tenth of the test (the moving average is still settling there)."""
     lowest = min(range(len(smoothed)), key=smoothed.__getitem__) if smoothed else 0
     skip = max(1, len(smoothed) // 10)
-    slopes = [((smoothed[i + 1] - smoothed[i - 1]) / math.log(lrs[i + 1] / lrs[i - 1]), i)
-              for i in range(skip, lowest)]
+    slopes = [((smoothed[i + 1] - smoothed[i - 1]) / math.log(lrs[i + 1] / lrs[i - 1]), i) for i in range(skip, lowest)]
     if not slopes:
         return None
     slope, i = min(slopes)
@@ -89,7 +86,8 @@ def suggest(lrs: list[float], smoothed: list[float]) -> float | None:
 def write_csv(test: RangeTest, path) -> None:
     lines = ["step,lr,loss,smoothed_loss"] + [
         f"{i + 1},{lr:.6g},{loss:.6g},{smooth:.6g}"
-        for i, (lr, loss, smooth) in enumerate(zip(test.lrs, test.losses, test.smoothed))]
+        for i, (lr, loss, smooth) in enumerate(zip(test.lrs, test.losses, test.smoothed))
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -13,7 +13,6 @@ from dlrun.errors import RunStopped
 from dlrun.tuning.study import SWEEPER
 
 
-
 def current_trial():
     """(trial, pruner name) of the Optuna search this run is a trial of, else None."""
     from hydra.core.hydra_config import HydraConfig
@@ -50,5 +49,6 @@ class ReportToStudy:
             return
         self.trial.report(value, step=trainer.epoch)
         if self.trial.should_prune():
-            raise RunStopped("pruned", f"pruned by {self.pruner} after epoch {trainer.epoch} "
-                                       f"({trainer.monitor} {value:.4g})")
+            raise RunStopped(
+                "pruned", f"pruned by {self.pruner} after epoch {trainer.epoch} ({trainer.monitor} {value:.4g})"
+            )

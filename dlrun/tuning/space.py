@@ -46,8 +46,10 @@ class Space:
             elif isinstance(d, IntDistribution) and not d.log:
                 grid[name] = list(range(d.low, d.high + 1, d.step))
             else:
-                raise DlrunError(f"hydra/sweeper/sampler=grid: {name} is an interval; the grid "
-                                 "sampler needs choice(...) or range(...) for every parameter")
+                raise DlrunError(
+                    f"hydra/sweeper/sampler=grid: {name} is an interval; the grid "
+                    "sampler needs choice(...) or range(...) for every parameter"
+                )
         return grid
 
 

@@ -61,8 +61,14 @@ def open_study(sweep_dir: Path, name: str, direction: str, sampler=None, pruner=
     import optuna
 
     quiet_optuna()
-    return optuna.create_study(study_name=name, storage=storage(sweep_dir), sampler=sampler, pruner=pruner,
-                               direction=direction, load_if_exists=True)
+    return optuna.create_study(
+        study_name=name,
+        storage=storage(sweep_dir),
+        sampler=sampler,
+        pruner=pruner,
+        direction=direction,
+        load_if_exists=True,
+    )
 
 
 def load_trial(sweep_dir: Path, name: str, number: int, pruner=None):
@@ -88,8 +94,9 @@ def left_running(study) -> list:
     import optuna
     from optuna.trial import TrialState
 
-    return [optuna.trial.Trial(study, t._trial_id)
-            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    return [
+        optuna.trial.Trial(study, t._trial_id) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    ]
 
 
 def write_results(study, sweep_dir: Path) -> dict | None:
@@ -100,8 +107,14 @@ def write_results(study, sweep_dir: Path) -> dict | None:
     if not done:
         return None
     best = study.best_trial
-    results = {"name": study.study_name, "best_value": best.value, "best_params": best.params,
-               "best_trial": best.number, "best_run_dir": best.user_attrs.get(RUN_DIR),
-               "n_trials": len(counted(study)), "direction": study.direction.name.lower()}
+    results = {
+        "name": study.study_name,
+        "best_value": best.value,
+        "best_params": best.params,
+        "best_trial": best.number,
+        "best_run_dir": best.user_attrs.get(RUN_DIR),
+        "n_trials": len(counted(study)),
+        "direction": study.direction.name.lower(),
+    }
     OmegaConf.save(OmegaConf.create(results), sweep_dir / RESULTS_FILE)
     return results

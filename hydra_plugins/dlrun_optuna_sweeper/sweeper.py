@@ -16,7 +16,7 @@ start-up, so Optuna is imported only when a search runs."""
 import json
 import logging
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
@@ -26,8 +26,16 @@ log = logging.getLogger("dlrun")
 
 
 class DlrunOptunaSweeper(Sweeper):
-    def __init__(self, sampler: DictConfig, pruner: DictConfig, direction: str, study_name: str,
-                 n_trials: int, n_jobs: int, params: Optional[DictConfig] = None) -> None:
+    def __init__(
+        self,
+        sampler: DictConfig,
+        pruner: DictConfig,
+        direction: str,
+        study_name: str,
+        n_trials: int,
+        n_jobs: int,
+        params: DictConfig | None = None,
+    ) -> None:
         self.sampler_cfg, self.pruner_cfg = sampler, pruner
         self.direction, self.study_name = direction, study_name
         if n_jobs < 0:  # joblib's -1: one job per core, -2: one fewer, ...
@@ -36,7 +44,7 @@ class DlrunOptunaSweeper(Sweeper):
             n_jobs = available_cores() + 1 + n_jobs
         self.n_trials, self.n_jobs = int(n_trials), max(1, int(n_jobs))
         self.params = OmegaConf.to_container(params, resolve=True) if params else {}
-        self.config: Optional[DictConfig] = None
+        self.config: DictConfig | None = None
         self.launcher = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -44,9 +52,10 @@ class DlrunOptunaSweeper(Sweeper):
 
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         from dlrun.tuning import study as studies
         from dlrun.tuning.space import n_grid_points, parse_space
 
@@ -68,12 +77,14 @@ class DlrunOptunaSweeper(Sweeper):
         rerun = studies.left_running(study)
         done = len(studies.counted(study))
         log.info(f"Study name: {self.study_name}, Storage: {sweep_dir / studies.STUDY_FILE}")
-        log.info(f"Sampler: {type(sampler).__name__}, Pruner: {type(pruner).__name__}, "
-                 f"Directions: ['{self.direction}']")
+        log.info(
+            f"Sampler: {type(sampler).__name__}, Pruner: {type(pruner).__name__}, Directions: ['{self.direction}']"
+        )
         if done or rerun:
-            log.info(f"continuing the study: {done} of {n_trials} trials done"
-                     + (f"; run again from the start: interrupted trial(s) {[t.number for t in rerun]}"
-                        if rerun else ""))
+            log.info(
+                f"continuing the study: {done} of {n_trials} trials done"
+                + (f"; run again from the start: interrupted trial(s) {[t.number for t in rerun]}" if rerun else "")
+            )
 
         returns = []
         while done < n_trials:
@@ -81,14 +92,16 @@ class DlrunOptunaSweeper(Sweeper):
             trials, rerun = rerun[:k], rerun[k:]
             trials += [study.ask(space.distributions) for _ in range(k - len(trials))]
             returns += self.launch(trials, space)
-            for trial, ret in zip(trials, returns[-len(trials):]):
+            for trial, ret in zip(trials, returns[-len(trials) :]):
                 self.tell(study, trial, ret, sweep_dir)
             done += len(trials)
             studies.write_results(study, sweep_dir)
         results = studies.write_results(study, sweep_dir)
         if results:
-            log.info(f"Best trial {results['best_trial']}: {self.direction[:3]} value "
-                     f"{results['best_value']} with {results['best_params']} ({results['best_run_dir']})")
+            log.info(
+                f"Best trial {results['best_trial']}: {self.direction[:3]} value "
+                f"{results['best_value']} with {results['best_params']} ({results['best_run_dir']})"
+            )
         return returns
 
     def launch(self, trials: list, space) -> list:
@@ -115,8 +128,12 @@ class DlrunOptunaSweeper(Sweeper):
         except Exception as e:  # a crashed job: recorded as failed, the search goes on
             log.warning(f"trial {trial.number} failed: {e}")
         if run_dir is not None:
-            trial.set_user_attr(RUN_DIR, str(run_dir.relative_to(sweep_dir.resolve())
-                                             if run_dir.is_relative_to(sweep_dir.resolve()) else run_dir))
+            trial.set_user_attr(
+                RUN_DIR,
+                str(
+                    run_dir.relative_to(sweep_dir.resolve()) if run_dir.is_relative_to(sweep_dir.resolve()) else run_dir
+                ),
+            )
         trial.set_user_attr("status", status)
         if status in ("completed", "diverged") and value is not None:
             state, values = TrialState.COMPLETE, value
