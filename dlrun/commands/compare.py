@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from dlrun.errors import DlrunError, print_error
+from dlrun.commands import Parser, command, new_parser
 from dlrun.results.filters import keep, parse_where
 from dlrun.results.groups import (
     REPEAT_KEYS,
@@ -28,13 +28,8 @@ from dlrun.results.run_folder import Run, find_runs
 from dlrun.results.table import FORMATS, build_table, print_rich
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, like every dlrun error
-        raise DlrunError(f"compare: {message}")
-
-
 def parser() -> Parser:
-    p = Parser(prog="dlrun compare", description=__doc__.split("\n\n")[0])
+    p = new_parser("compare", __doc__)
     p.add_argument("paths", nargs="+", metavar="PATH", help="run folders, sweep folders, or folders above them")
     p.add_argument("--all", action="store_true", help="show every config key, not only those that differ")
     p.add_argument("--sort", metavar="KEY", help="order by this column (default: the monitored val metric, best first)")
@@ -122,59 +117,55 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        runs = find_runs(args.paths)
-        if args.where:
-            runs = keep(runs, args.where, lookup)
-        columns = config_columns(runs, args.all)
-        differing = differing_keys(runs)
-        grouped = has_repeats(runs, differing) if args.group is None else args.group
+@command
+def main(argv: list[str]) -> int | None:
+    args = parser().parse_args(argv)
+    runs = find_runs(args.paths)
+    if args.where:
+        runs = keep(runs, args.where, lookup)
+    columns = config_columns(runs, args.all)
+    differing = differing_keys(runs)
+    grouped = has_repeats(runs, differing) if args.group is None else args.group
+    if grouped:
+        keys = setting_keys(columns)
+        table = build_group_table(runs, keys, setting_keys(differing), lambda run: display_path(run.path))
+        sort = args.sort
+        if sort and sort not in table.columns and f"{sort}_mean" in table.columns:
+            sort = f"{sort}_mean"
+        table.sort(sort, args.reverse)
+        title = (
+            f"{len(runs)} run{'s' * (len(runs) != 1)} in {len(table.rows)} group"
+            f"{'s' * (len(table.rows) != 1)}: mean ± std over completed runs "
+            f"(repeat keys: {', '.join(REPEAT_KEYS)})"
+        )
+    else:
+        table = build_table(runs, columns, lambda run: display_path(run.path))
+        table.sort(args.sort, args.reverse)
+        title = f"{len(runs)} run{'s' * (len(runs) != 1)}"
+    if args.format == "table":
+        print_rich(grouped_display(table) if grouped else table, title=title)
         if grouped:
-            keys = setting_keys(columns)
-            table = build_group_table(runs, keys, setting_keys(differing), lambda run: display_path(run.path))
-            sort = args.sort
-            if sort and sort not in table.columns and f"{sort}_mean" in table.columns:
-                sort = f"{sort}_mean"
-            table.sort(sort, args.reverse)
-            title = (
-                f"{len(runs)} run{'s' * (len(runs) != 1)} in {len(table.rows)} group"
-                f"{'s' * (len(table.rows) != 1)}: mean ± std over completed runs "
-                f"(repeat keys: {', '.join(REPEAT_KEYS)})"
-            )
-        else:
-            table = build_table(runs, columns, lambda run: display_path(run.path))
-            table.sort(args.sort, args.reverse)
-            title = f"{len(runs)} run{'s' * (len(runs) != 1)}"
-        if args.format == "table":
-            print_rich(grouped_display(table) if grouped else table, title=title)
-            if grouped:
-                print(lead_report(table))
-        else:
-            sys.stdout.write(FORMATS[args.format](table))
-            if grouped:
-                print(lead_report(table), file=sys.stderr)
-        by_path = {display_path(run.path): run for run in runs}
-        if args.plot:
-            from dlrun.reporting.compare_plots import plot_curves
+            print(lead_report(table))
+    else:
+        sys.stdout.write(FORMATS[args.format](table))
+        if grouped:
+            print(lead_report(table), file=sys.stderr)
+    by_path = {display_path(run.path): run for run in runs}
+    if args.plot:
+        from dlrun.reporting.compare_plots import plot_curves
 
-            if grouped:
-                series = [(label(row, varying(table)), [by_path[p] for p in row["runs"]]) for row in table.rows]
-            else:
-                series = [(row["path"], [by_path[row["path"]]]) for row in table.rows]
-            plot_curves(series, args.plot)
-            print(f"dlrun: wrote {args.plot}", file=sys.stderr)
-        if args.parallel:
-            from dlrun.reporting.compare_plots import plot_parallel
+        if grouped:
+            series = [(label(row, varying(table)), [by_path[p] for p in row["runs"]]) for row in table.rows]
+        else:
+            series = [(row["path"], [by_path[row["path"]]]) for row in table.rows]
+        plot_curves(series, args.plot)
+        print(f"dlrun: wrote {args.plot}", file=sys.stderr)
+    if args.parallel:
+        from dlrun.reporting.compare_plots import plot_parallel
 
-            per_run = build_table(runs, [], lambda run: display_path(run.path))
-            metric = per_run.primary
-            values = {row["path"]: row[metric] for row in per_run.rows} if metric else {}
-            keys = setting_keys([k for k in config_columns(runs) if k in differing])
-            plot_parallel(runs, keys, lambda run: values.get(display_path(run.path)), metric or "metric", args.parallel)
-            print(f"dlrun: wrote {args.parallel}", file=sys.stderr)
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
-    return 0
+        per_run = build_table(runs, [], lambda run: display_path(run.path))
+        metric = per_run.primary
+        values = {row["path"]: row[metric] for row in per_run.rows} if metric else {}
+        keys = setting_keys([k for k in config_columns(runs) if k in differing])
+        plot_parallel(runs, keys, lambda run: values.get(display_path(run.path)), metric or "metric", args.parallel)
+        print(f"dlrun: wrote {args.parallel}", file=sys.stderr)

@@ -3,30 +3,18 @@ own test split, or on the test split of any dataset the overrides name (dataset=
 dataset.path=other.npz, dataset.test_path=new.csv, ...) with the same input shape and classes.
 Prints the same per-class table as training and writes eval/<name>.json in the run folder."""
 
-import argparse
 import json
 import sys
 
-from dlrun.errors import DlrunError, print_error
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise DlrunError(f"eval: {message}")
+from dlrun.commands import Parser, add_trained_run, command, new_parser
 
 
 def parser() -> Parser:
-    p = Parser(prog="dlrun eval", description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (it has .hydra/ and checkpoints/)")
+    p = new_parser("eval", __doc__)
+    add_trained_run(p)
     p.add_argument("overrides", nargs="*", help="dataset overrides, as for training (e.g. dataset.test_path=new.csv)")
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
     p.add_argument("--name", help="the result's name: eval/NAME.json (default: <dataset>-<checkpoint>)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto, ...")
-    p.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
-    )
     return p
 
 
@@ -46,49 +34,43 @@ def default_name(run, overrides: list[str], checkpoint: str) -> str:
     return f"{choice}-{checkpoint}"
 
 
-def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        from dlrun.inference.evaluate import metrics, outputs
-        from dlrun.inference.run import compose_dataset, load_run, load_test_data
-        from dlrun.reporting.console import console, per_class_table, scalars, show
-        from dlrun.results.run_folder import atomic_write
-        from dlrun.training.device import select_device
+@command
+def main(argv: list[str]) -> int | None:
+    args = parser().parse_args(argv)
+    from dlrun.inference.evaluate import metrics, outputs
+    from dlrun.inference.run import compose_dataset, load_run, load_test_data
+    from dlrun.reporting.console import console, per_class_table, scalars, show
+    from dlrun.results.run_folder import atomic_write
+    from dlrun.training.device import select_device
 
-        device = select_device(args.device)
-        run = load_run(args.run_dir, args.checkpoint, args.trust_code)
-        dataset = compose_dataset(run, args.overrides, args.trust_code)
-        x, y = load_test_data(run, dataset)
-        model = run.build_model(device)
-        result = metrics(outputs(model, x, run.stats, device), y, run.stats)
-        name = args.name or default_name(run, args.overrides, args.checkpoint)
-        if result.get("per_class"):
-            show(per_class_table(result, console.width))
-        print(
-            f"test ({len(y)} samples, {run.checkpoint.name}): "
-            + ", ".join(f"{k} {v:.4f}" for k, v in scalars(result).items())
-        )
-        out = run.path / "eval" / f"{name}.json"
-        out.parent.mkdir(exist_ok=True)
-        from omegaconf import OmegaConf
+    device = select_device(args.device)
+    run = load_run(args.run_dir, args.checkpoint, args.trust_code)
+    dataset = compose_dataset(run, args.overrides, args.trust_code)
+    x, y = load_test_data(run, dataset)
+    model = run.build_model(device)
+    result = metrics(outputs(model, x, run.stats, device), y, run.stats)
+    name = args.name or default_name(run, args.overrides, args.checkpoint)
+    if result.get("per_class"):
+        show(per_class_table(result, console.width))
+    print(
+        f"test ({len(y)} samples, {run.checkpoint.name}): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in scalars(result).items())
+    )
+    out = run.path / "eval" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    from omegaconf import OmegaConf
 
-        record = {
-            "run": str(run.path),
-            "checkpoint": run.checkpoint.name,
-            "overrides": args.overrides,
-            "dataset": OmegaConf.to_container(dataset, resolve=True),
-            "n": len(y),
-            "test": result,
-        }
-        text = json.dumps(record, indent=2, default=str) + "\n"
-        atomic_write(out, lambda f: f.write(text.encode()))
-        print(f"wrote {out}")
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
-    except BrokenPipeError:
-        return 1
-    return 0
+    record = {
+        "run": str(run.path),
+        "checkpoint": run.checkpoint.name,
+        "overrides": args.overrides,
+        "dataset": OmegaConf.to_container(dataset, resolve=True),
+        "n": len(y),
+        "test": result,
+    }
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    atomic_write(out, lambda f: f.write(text.encode()))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,7 @@ import json
 import os
 import sys
 
-from dlrun.errors import DlrunError, print_error
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise DlrunError(f"export: {message}")
+from dlrun.commands import Parser, add_trained_run, command, new_parser
 
 
 def _fraction(text: str) -> float:
@@ -27,8 +22,8 @@ def _fraction(text: str) -> float:
 
 
 def parser() -> Parser:
-    p = Parser(prog="dlrun export", description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (it has .hydra/ and checkpoints/)")
+    p = new_parser("export", __doc__)
+    add_trained_run(p)
     p.add_argument(
         "--format",
         choices=["onnx", "pt2"],
@@ -42,98 +37,86 @@ def parser() -> Parser:
         help="zero this fraction of all weights, smallest magnitude first (global L1 pruning)",
     )
     p.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization of Linear/LSTM/GRU layers")
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
-    p.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
-    )
     return p
 
 
-def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        import torch
+@command
+def main(argv: list[str]) -> int | None:
+    args = parser().parse_args(argv)
+    import torch
 
-        from dlrun.inference import export as ex
-        from dlrun.inference.evaluate import metrics
-        from dlrun.inference.run import compose_dataset, load_run, load_test_data
-        from dlrun.reporting.console import console
-        from dlrun.results.run_folder import atomic_write
+    from dlrun.inference import export as ex
+    from dlrun.inference.evaluate import metrics
+    from dlrun.inference.run import compose_dataset, load_run, load_test_data
+    from dlrun.reporting.console import console
+    from dlrun.results.run_folder import atomic_write
 
-        torch.manual_seed(0)
-        run = load_run(args.run_dir, args.checkpoint, args.trust_code)
-        x, y = load_test_data(run, compose_dataset(run, [], args.trust_code))
-        x = torch.as_tensor(x).float()
-        model = ex.Deployable(run.build_model(), run.stats).eval()
-        score = "acc" if run.classification else "rmse"
+    torch.manual_seed(0)
+    run = load_run(args.run_dir, args.checkpoint, args.trust_code)
+    x, y = load_test_data(run, compose_dataset(run, [], args.trust_code))
+    x = torch.as_tensor(x).float()
+    model = ex.Deployable(run.build_model(), run.stats).eval()
+    score = "acc" if run.classification else "rmse"
 
-        def row(name: str, m, file: str | None, counts: tuple[int, int] | None = None) -> dict:
-            with torch.no_grad():
-                out = torch.cat([m(x[i : i + 4096]) for i in range(0, len(x), 4096)])
-            if not run.classification:  # back to standardized outputs, as metrics() expects
-                out = (out - run.stats["target_mean"]) / run.stats["target_std"]
-            size, gz = ex.sizes(m.state_dict())
-            nonzero, total = counts or ex.nonzero_weights(m)
-            return {
-                "model": name,
-                "file": file,
-                "size_bytes": size,
-                "gzip_bytes": gz,
-                "nonzero_params": nonzero,
-                "params": total,
-                f"test_{score}": metrics(out, y, run.stats)[score],
-            }
-
-        folder = run.path / "export"
-        folder.mkdir(exist_ok=True)
-        rows = [row("original", model, str(run.checkpoint))]
-        if args.prune:
-            ex.prune_model(model, args.prune)
-            rows.append(row(f"pruned {args.prune:.0%}", model, None))
-        path = folder / f"model.{args.format}"
-        max_diff, exporter = ex.export(model, x, args.format, path)
-        rows[-1]["file"] = str(path)
-        if args.quantize:
-            q = ex.quantize_int8(model)
-            qpath = folder / "model-int8.pt"
-            atomic_write(qpath, lambda f: torch.save(q.state_dict(), f))
-            # symmetric int8 keeps zeros zero: the counts are the float model's (packed recurrent
-            # weights are not in the state dict as tensors)
-            counts = rows[-1]["nonzero_params"], rows[-1]["params"]
-            rows.append(row(("pruned + " if args.prune else "") + "int8", q, str(qpath), counts))
-        report = {
-            "run": str(run.path),
-            "checkpoint": run.checkpoint.name,
-            "format": args.format,
-            "exporter": exporter,
-            "check": {
-                "inputs": min(len(x), ex.CHECK_ROWS),
-                "max_abs_diff": max_diff,
-                "tolerance": f"|exported - torch| <= {ex.ATOL} + {ex.RTOL} * |torch|",
-            },
-            "prune": args.prune,
-            "quantize": args.quantize,
-            "test_samples": len(y),
-            "models": rows,
+    def row(name: str, m, file: str | None, counts: tuple[int, int] | None = None) -> dict:
+        with torch.no_grad():
+            out = torch.cat([m(x[i : i + 4096]) for i in range(0, len(x), 4096)])
+        if not run.classification:  # back to standardized outputs, as metrics() expects
+            out = (out - run.stats["target_mean"]) / run.stats["target_std"]
+        size, gz = ex.sizes(m.state_dict())
+        nonzero, total = counts or ex.nonzero_weights(m)
+        return {
+            "model": name,
+            "file": file,
+            "size_bytes": size,
+            "gzip_bytes": gz,
+            "nonzero_params": nonzero,
+            "params": total,
+            f"test_{score}": metrics(out, y, run.stats)[score],
         }
-        text = json.dumps(report, indent=2) + "\n"
-        atomic_write(folder / "report.json", lambda f: f.write(text.encode()))
-        console.print(table(rows, score))
-        if args.quantize:
-            print(f"wrote {qpath} (load it with dlrun.inference.export.load_int8)")
-        print(
-            f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
-            f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)"
-        )
-        print(f"wrote {folder / 'report.json'}")
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
-    except BrokenPipeError:
-        return 1
-    return 0
+
+    folder = run.path / "export"
+    folder.mkdir(exist_ok=True)
+    rows = [row("original", model, str(run.checkpoint))]
+    if args.prune:
+        ex.prune_model(model, args.prune)
+        rows.append(row(f"pruned {args.prune:.0%}", model, None))
+    path = folder / f"model.{args.format}"
+    max_diff, exporter = ex.export(model, x, args.format, path)
+    rows[-1]["file"] = str(path)
+    if args.quantize:
+        q = ex.quantize_int8(model)
+        qpath = folder / "model-int8.pt"
+        atomic_write(qpath, lambda f: torch.save(q.state_dict(), f))
+        # symmetric int8 keeps zeros zero: the counts are the float model's (packed recurrent
+        # weights are not in the state dict as tensors)
+        counts = rows[-1]["nonzero_params"], rows[-1]["params"]
+        rows.append(row(("pruned + " if args.prune else "") + "int8", q, str(qpath), counts))
+    report = {
+        "run": str(run.path),
+        "checkpoint": run.checkpoint.name,
+        "format": args.format,
+        "exporter": exporter,
+        "check": {
+            "inputs": min(len(x), ex.CHECK_ROWS),
+            "max_abs_diff": max_diff,
+            "tolerance": f"|exported - torch| <= {ex.ATOL} + {ex.RTOL} * |torch|",
+        },
+        "prune": args.prune,
+        "quantize": args.quantize,
+        "test_samples": len(y),
+        "models": rows,
+    }
+    text = json.dumps(report, indent=2) + "\n"
+    atomic_write(folder / "report.json", lambda f: f.write(text.encode()))
+    console.print(table(rows, score))
+    if args.quantize:
+        print(f"wrote {qpath} (load it with dlrun.inference.export.load_int8)")
+    print(
+        f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
+        f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)"
+    )
+    print(f"wrote {folder / 'report.json'}")
 
 
 def table(rows: list[dict], score: str):

@@ -3,7 +3,6 @@
 lr_find.png and the config into its own folder under outputs/lr_find/, and prints a suggested lr
 with the command that trains with it."""
 
-import argparse
 import shlex
 import shutil
 import sys
@@ -11,16 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlrun.errors import DlrunError, print_error
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, like every dlrun error
-        raise DlrunError(f"lr-find: {message}")
+from dlrun.commands import Parser, command, new_parser
+from dlrun.errors import DlrunError
 
 
 def parser() -> Parser:
-    p = Parser(prog="dlrun lr-find", description=__doc__.split("\n\n")[0])
+    p = new_parser("lr-find", __doc__)
     p.add_argument("overrides", nargs="*", help="config overrides, as for `dlrun` (e.g. model=cnn)")
     p.add_argument("--start", type=float, default=1e-6, help="the first learning rate (default 1e-6)")
     p.add_argument("--end", type=float, default=1.0, help="the last learning rate (default 1)")
@@ -33,6 +28,7 @@ def short(target: str) -> str:
     return target.rsplit(".", 1)[-1].lower().removeprefix("load_")
 
 
+@command
 def main(argv: list[str]) -> int:
     from dlrun.cli import CONFIG_NAME, RUN_ID, composing
     from dlrun.tuning.lr_find import check_range
@@ -54,9 +50,6 @@ def main(argv: list[str]) -> int:
                 "lr-find: the dataset is a regression task; the range test here is for "
                 "classification (pick a classification dataset, e.g. dataset=mnist1d)"
             )
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

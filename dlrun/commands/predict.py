@@ -2,22 +2,17 @@
 table, an NPZ with `x`, or a folder of images), one row per input: the predicted class and each
 class's probability, or the predicted value for regression."""
 
-import argparse
 import csv
 import io
 import sys
 
-from dlrun.errors import DlrunError, print_error
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise DlrunError(f"predict: {message}")
+from dlrun.commands import Parser, add_trained_run, command, new_parser
+from dlrun.errors import DlrunError
 
 
 def parser() -> Parser:
-    p = Parser(prog="dlrun predict", description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (it has .hydra/ and checkpoints/)")
+    p = new_parser("predict", __doc__)
+    add_trained_run(p)
     p.add_argument(
         "input",
         metavar="INPUT",
@@ -25,55 +20,41 @@ def parser() -> Parser:
         "an .npz (array x or x_test) or a folder of images",
     )
     p.add_argument("--out", metavar="FILE.csv", help="where to write the predictions (default: stdout)")
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default: best)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto, ...")
-    p.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="build _target_s from the run's config outside dlrun.* and torch.* (your own model)",
-    )
     return p
 
 
-def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        from dlrun.inference.evaluate import outputs, predictions
-        from dlrun.inference.predict import read_inputs
-        from dlrun.inference.run import load_run
-        from dlrun.results.run_folder import atomic_write
-        from dlrun.training.device import select_device
+@command
+def main(argv: list[str]) -> int | None:
+    args = parser().parse_args(argv)
+    from dlrun.inference.evaluate import outputs, predictions
+    from dlrun.inference.predict import read_inputs
+    from dlrun.inference.run import load_run
+    from dlrun.results.run_folder import atomic_write
+    from dlrun.training.device import select_device
 
-        device = select_device(args.device)
-        run = load_run(args.run_dir, args.checkpoint, args.trust_code)
-        x, ids, id_name = read_inputs(args.input, run.stats)
-        if list(x.shape[1:]) != run.stats["input_shape"]:
-            raise DlrunError(
-                f"{args.input}: inputs are {tuple(x.shape[1:])}, the model of {args.run_dir} "
-                f"takes {tuple(run.stats['input_shape'])}"
-            )
-        pred, probs = predictions(outputs(run.build_model(device), x, run.stats, device), run.stats)
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        if probs is None:
-            w.writerow([id_name, "value"])
-            w.writerows([i, f"{v:.6g}"] for i, v in zip(ids, pred.tolist()))
-        else:
-            names = run.class_names
-            w.writerow([id_name, "pred", *(f"p_{c}" for c in names)])
-            w.writerows(
-                [i, names[k], *(f"{q:.4f}" for q in row)] for i, k, row in zip(ids, pred.tolist(), probs.tolist())
-            )
-        if args.out:
-            from pathlib import Path
+    device = select_device(args.device)
+    run = load_run(args.run_dir, args.checkpoint, args.trust_code)
+    x, ids, id_name = read_inputs(args.input, run.stats)
+    if list(x.shape[1:]) != run.stats["input_shape"]:
+        raise DlrunError(
+            f"{args.input}: inputs are {tuple(x.shape[1:])}, the model of {args.run_dir} "
+            f"takes {tuple(run.stats['input_shape'])}"
+        )
+    pred, probs = predictions(outputs(run.build_model(device), x, run.stats, device), run.stats)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if probs is None:
+        w.writerow([id_name, "value"])
+        w.writerows([i, f"{v:.6g}"] for i, v in zip(ids, pred.tolist()))
+    else:
+        names = run.class_names
+        w.writerow([id_name, "pred", *(f"p_{c}" for c in names)])
+        w.writerows([i, names[k], *(f"{q:.4f}" for q in row)] for i, k, row in zip(ids, pred.tolist(), probs.tolist()))
+    if args.out:
+        from pathlib import Path
 
-            atomic_write(Path(args.out), lambda f: f.write(buf.getvalue().encode()))
-            print(f"wrote {len(ids)} predictions to {args.out}", file=sys.stderr)
-        else:
-            sys.stdout.write(buf.getvalue())
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
-    except BrokenPipeError:
-        return 1
-    return 0
+        atomic_write(Path(args.out), lambda f: f.write(buf.getvalue().encode()))
+        print(f"wrote {len(ids)} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(buf.getvalue())

@@ -2,19 +2,14 @@
 importances, parallel coordinates, slices) as PNGs in the sweep folder, and its best trial: value,
 parameters and run folder."""
 
-import argparse
 from pathlib import Path
 
-from dlrun.errors import DlrunError, print_error
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, like every dlrun error
-        raise DlrunError(f"report: {message}")
+from dlrun.commands import Parser, command, new_parser
+from dlrun.errors import DlrunError
 
 
 def parser() -> Parser:
-    p = Parser(prog="dlrun report", description=__doc__.split("\n\n")[0])
+    p = new_parser("report", __doc__)
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep folder of a search (hparams_search=optuna)")
     return p
 
@@ -39,14 +34,11 @@ def load_study(sweep_dir: Path):
     return optuna.load_study(study_name=names[-1], storage=st)
 
 
+@command
 def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-        sweep_dir = Path(args.sweep_dir)
-        study = load_study(sweep_dir)
-    except DlrunError as e:
-        print_error(str(e))
-        return 2
+    args = parser().parse_args(argv)
+    sweep_dir = Path(args.sweep_dir)
+    study = load_study(sweep_dir)
     from optuna.trial import TrialState
 
     from dlrun.tuning.report import write_plots
