@@ -322,7 +322,10 @@ def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
 
 
 def causes(e: BaseException):
-    while e is not None:
+    """`e`, then what caused it, and so on (each once: a re-raised cause can make a cycle)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
         yield e
         e = e.__cause__ or e.__context__
 

@@ -18,7 +18,7 @@ def instantiate_without(cfg: DictConfig, drop: tuple[str, ...], **kwargs: Any) -
         return instantiate(node, **kwargs)
     except InstantiationException as e:
         if isinstance(e.__cause__, DlrunError):  # the target's own one-line message, not Hydra's wrapper
-            raise e.__cause__ from None
+            raise e.__cause__  # noqa: B904  (its own cause and context kept)
         if isinstance(e.__cause__, OSError):  # a missing, unreadable or wrong-kind path
             raise DlrunError(path_error(cfg, node, e.__cause__)) from e
         raise
