@@ -313,9 +313,9 @@ def _run(cfg: DictConfig, hc, run_dir: str, multirun: bool) -> float | None:
         stop = next((c for c in causes(e) if isinstance(c, (Interrupted, KeyboardInterrupt))), None)
         if stop is None:  # an error
             return _failed(e, run_dir, multirun, phase)
-        _stopped(stop, run_dir, phase)  # e.g. a signal inside a loader, wrapped by instantiate
+        _stopped(stop, run_dir, phase, _search_dir(hc, multirun))  # e.g. a signal inside a loader
     except KeyboardInterrupt as e:
-        _stopped(e, run_dir, phase)
+        _stopped(e, run_dir, phase, _search_dir(hc, multirun))
     if summary["status"] == "diverged" and not multirun:
         fail(f"run diverged: {summary['error']}", code=1)
     return objective(summary)
@@ -330,7 +330,13 @@ def causes(e: BaseException):
         e = e.__cause__ or e.__context__
 
 
-def _stopped(e: BaseException, run_dir: str, phase: str):
+def _search_dir(hc, multirun: bool) -> str | None:
+    """The sweep folder of an Optuna search (continued by running its command again), else None."""
+    target = hc.sweeper.get("_target_", "") if multirun else ""
+    return hc.sweep.dir if target.startswith("hydra_plugins.dlrun_optuna_sweeper") else None
+
+
+def _stopped(e: BaseException, run_dir: str, phase: str, search_dir: str | None = None):
     """SIGINT/SIGTERM: the folder says interrupted (or completed, if it was), then exit 128+signal."""
     from dlrun.results import guard
 
@@ -340,7 +346,10 @@ def _stopped(e: BaseException, run_dir: str, phase: str):
     # a resume stopped while setting up was put back as it was; otherwise the folder tells
     status = None if RESUME and phase == "set-up" else guard.settle(run_dir, "interrupted", f"interrupted by {name}")
     how = (
-        "the run had completed"
+        f"continue the search: run the same command with hydra.sweep.dir={search_dir} "
+        "(an interrupted trial is run again from the start)"
+        if search_dir
+        else "the run had completed"
         if status == "completed"
         else f"continue with: dlrun resume {run_dir}"
         if os.path.isfile(os.path.join(run_dir, "checkpoints", "last.pt"))

@@ -103,14 +103,19 @@ def test_a_trial_interrupted_by_ctrl_c_is_run_again_in_its_folder(tmp_path):
         [sys.executable, "-m", "dlrun", *args],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     deadline = time.time() + 240
     while not list(sweep_dir.glob("1_*/metrics.csv")) and search.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     search.send_signal(signal.SIGINT)  # Ctrl-C while trial 1 trains
-    assert search.wait(timeout=120) == 130
+    _, stderr = search.communicate(timeout=120)
+    assert search.returncode == 130
+    # the advice is to run the search again, not `dlrun resume` (the study would not hear of it)
+    assert f"continue the search: run the same command with hydra.sweep.dir={sweep_dir}" in stderr, stderr
+    assert "dlrun resume" not in stderr
     assert [status(run) for run in run_folders(sweep_dir)] == ["completed", "interrupted"]
     again = run_dlrun(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
