@@ -68,6 +68,37 @@ def test_ddp_two_processes_one_run_folder_and_resume(tmp_path):
     assert json.loads((part / "summary.json").read_text())["test"]["acc"] == s["test"]["acc"]
 
 
+STOPPER = """
+from dlrun.errors import RunStopped
+
+class StopAfter:  # a callback that ends the run, as a search's pruner does
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, row):
+        if row["epoch"] == self.epoch:
+            raise RunStopped("pruned", f"stopped after epoch {self.epoch}")
+"""
+
+
+def test_ddp_a_callback_that_ends_the_run_ends_it_on_every_rank(tmp_path):
+    # callbacks run on rank 0 only; rank 1 must stop at the same epoch instead of waiting forever
+    (tmp_path / "my_stopper.py").write_text(STOPPER)
+    res = torchrun(
+        *DDP_RUN,
+        "trainer.epochs=5",
+        "+callbacks.stop._target_=my_stopper.StopAfter",
+        "+callbacks.stop.epoch=2",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (s["status"], s["epochs_completed"], s["error"]) == ("pruned", 2, "stopped after epoch 2")
+    assert s["test"]["acc"] > 0  # best.pt was tested by both ranks together
+    assert len(metrics(tmp_path / "run")) == 2
+
+
 def test_ddp_without_torchrun_is_a_one_line_error(tmp_path):
     from conftest import run_dlrun
 

@@ -401,6 +401,9 @@ class Trainer:
                     getattr(cb, event)(self, *args)
                 except RunStopped as e:
                     stop = stop or e
+        if event == "on_epoch_end" and self.dist.enabled:  # callbacks live on rank 0: all ranks stop with it
+            told = self.dist.broadcast(stop and (stop.status, str(stop)))
+            stop = told and RunStopped(*told)
         if stop is not None:
             raise stop
 
