@@ -24,7 +24,7 @@ class Progress:
     best: dict | None = None  # {"epoch", "value", "val"} of the best epoch by the monitor
     rows: list = field(default_factory=list)  # metrics.csv so far, a dict per epoch
     batch_in_epoch: int = 0  # batches done of the epoch in progress
-    sums: dict = field(default_factory=dict)  # the running metric sums of that epoch
+    sums: dict = field(default_factory=dict)  # the running metric sums of that epoch (this rank's)
     elapsed: float = 0.0  # wall time of the run's earlier sessions (resume)
 
 
@@ -69,10 +69,11 @@ class RandomStreams:
 
 class TrainState:
     """The objects whose state a run resumes (`components`: model, optimizer, schedule, grad
-    scaler, early stopping, ...; None where a run has none), its progress and its random streams."""
+    scaler, early stopping, ...; None where a run has none), its progress and its random streams.
+    Under DDP, last.pt holds each rank's own random state and running sums (gathered to rank 0)."""
 
-    def __init__(self, components: dict, rng: RandomStreams):
-        self.components = components
+    def __init__(self, components: dict, rng: RandomStreams, dist):
+        self.components, self.dist = components, dist
         self.progress = Progress()
         self.rng = rng
         self.started = time.time()
@@ -84,7 +85,8 @@ class TrainState:
     def state_dict(self) -> dict:
         state = {name: c.state_dict() if c is not None else None for name, c in self.components.items()}
         progress = asdict(self.progress)
-        progress.update(elapsed=self.elapsed(), sums=progress["sums"] if self.progress.batch_in_epoch else {})
+        sums = progress["sums"] if self.progress.batch_in_epoch else {}
+        progress.update(elapsed=self.elapsed(), sums=self.dist.gather(sums) if self.dist.enabled else sums)
         return {
             **state,
             **progress,
@@ -112,5 +114,7 @@ class TrainState:
             except (RuntimeError, KeyError, ValueError) as e:
                 detail = " ".join(str(e).split("\n")[1:]).strip() or str(e)
                 raise DlrunError(f"{source} does not match this run's {name}: {detail}") from e
+        self.rng.load_state_dict(state["rng"])  # first: it refuses another number of processes
         self.progress = Progress(**{f.name: state[f.name] for f in fields(Progress)})
-        self.rng.load_state_dict(state["rng"])
+        if isinstance(self.progress.sums, list):  # one per DDP rank
+            self.progress.sums = self.progress.sums[self.dist.rank]

@@ -124,6 +124,7 @@ class Trainer:
                 "top_k": self.top_k if self.top_k.k > 1 else None,
             },
             rng,
+            self.dist,
         )
         self.callbacks: list = build_callbacks(cfg) if self.dist.is_main else []
         self.stop_signal: int | None = None  # set by the signal handler, in this process
