@@ -24,5 +24,7 @@ def print_warning(message: str) -> None:
     """A problem dlrun worked around (e.g. a skipped file): one line on stderr, also logged."""
     import logging
 
-    logging.getLogger("dlrun").warning(message)
+    log = logging.getLogger("dlrun")
+    if log.hasHandlers():  # a run's dlrun.log (before logging is set up, Python's fallback would echo it)
+        log.warning(message)
     print(f"dlrun: warning: {message}", file=sys.stderr)

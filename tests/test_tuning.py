@@ -96,6 +96,18 @@ def test_every_sampler_and_pruner_composes():
         preflight_sweep(["hparams_search=optuna", f"hydra/sweeper/pruner={pruner}"], None, "config")
 
 
+@pytest.mark.parametrize("sampler, warned", [("gp", True), ("cmaes", True), ("tpe", False), ("random", False)])
+def test_a_sampler_that_ignores_pruned_trials_is_warned_of_with_a_pruner(capsys, sampler, warned):
+    base = ["hparams_search=optuna", f"hydra/sweeper/sampler={sampler}"]
+    preflight_sweep([*base, "hydra/sweeper/pruner=none"], None, "config")
+    assert capsys.readouterr().err == ""
+    preflight_sweep([*base, "hydra/sweeper/pruner=median"], None, "config")
+    err = capsys.readouterr().err
+    assert ("learns from completed trials only" in err) == warned, err
+    if sampler == "gp":
+        assert "until 10 trials have completed" in err
+
+
 def test_a_trial_left_running_is_found_again_with_its_number_and_parameters(tmp_path):
     study = studies.open_study(tmp_path, "s", "maximize")
     study.tell(study.ask({"x": FloatDistribution(0, 1)}), 0.5)

@@ -1,11 +1,16 @@
 """A search's config checked before its first trial (called by dlrun.cli.preflight_sweep): the
 space parses and is not empty anywhere, the sampler and pruner can be built, and a pruner has a
-monitored metric to judge by. Raises DlrunError (one line)."""
+monitored metric to judge by. Raises DlrunError (one line). Warns when the sampler cannot learn
+from the trials the pruner stops."""
 
 from omegaconf import DictConfig, OmegaConf
 
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, print_warning
 from dlrun.tuning.study import SWEEPER
+
+# samplers whose model sees COMPLETE trials only (Optuna's GPSampler; CmaEsSampler unless its
+# experimental consider_pruned_trials is set), unlike TPE, which also uses pruned trials' values
+COMPLETED_ONLY = ("GPSampler", "CmaEsSampler")
 
 
 def task_overrides(overrides: list[str]) -> list[str]:
@@ -36,6 +41,13 @@ def check_search(sweeper: DictConfig, monitor: str, overrides: list[str]) -> Non
             f"set trainer.monitor (val_acc, val_loss, val_rmse, ...), not {monitor}"
         )
     sampler = sweeper.sampler.get("_target_", "")
+    if not pruner.endswith("NopPruner") and sampler.endswith(COMPLETED_ONLY):
+        name = sampler.rsplit(".", 1)[-1]
+        print_warning(
+            f"{name} learns from completed trials only: with a pruner it samples at random until "
+            f"{sweeper.sampler.get('n_startup_trials', 1)} trials have completed, and pruned trials teach it "
+            "nothing (hydra/sweeper/sampler=tpe learns from pruned trials too)"
+        )
     extra = {"search_space": space.grid()} if sampler.endswith("GridSampler") else {}
     for name, node, kwargs in (("sampler", sweeper.sampler, extra), ("pruner", sweeper.pruner, {})):
         try:
