@@ -238,3 +238,22 @@ def test_presets_build_on_image_shapes(preset, shape, params, make_cfg):
     model = build_model(cfg.model, shape, 10)
     assert sum(p.numel() for p in model.parameters()) == params
     assert model(torch.zeros(2, *shape)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name, classes", [("digits", 10), ("diabetes", 0)])
+def test_a_scikit_learn_split_is_cached_and_read_back_without_scikit_learn(tmp_path, monkeypatch, name, classes):
+    from dlrun.data import sklearn_sets
+
+    load = getattr(sklearn_sets, f"load_{name}")
+    first = load(0.2, 3, str(tmp_path))
+    assert list((tmp_path / "dlrun-cache").iterdir()) == [tmp_path / "dlrun-cache" / f"{name}-test0.2-seed3.pt"]
+    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)  # importing scikit-learn now fails
+    again = load(0.2, 3, str(tmp_path))
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        a, b = getattr(first, key), getattr(again, key)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert again.num_classes == first.num_classes == classes
+    monkeypatch.undo()
+    uncached = load(0.2, 3)  # no root: nothing cached, the same split
+    assert np.array_equal(uncached.x_test, first.x_test) and np.array_equal(uncached.y_train, first.y_train)
+    assert len(first.y_test) == {"digits": 360, "diabetes": 89}[name]  # 20% of 1797 and of 442, rounded up

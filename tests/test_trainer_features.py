@@ -268,11 +268,11 @@ def test_swa_averages_epochs_recomputes_batch_norm_and_takes_over_the_lr(make_cf
 
 
 # -- balanced sampling ---------------------------------------------------------------------------
-def load_imbalanced_digits(test_fraction: float = 0.2, seed: int = 0, keep: float = 0.04) -> RawData:
+def load_imbalanced_digits(root: str, test_fraction: float = 0.2, seed: int = 0, keep: float = 0.04) -> RawData:
     """Digits with classes 5-9 cut to `keep` of their training samples; the test split stays balanced."""
     from dlrun.data.sklearn_sets import load_digits
 
-    raw = load_digits(test_fraction, seed)
+    raw = load_digits(test_fraction, seed, root)
     rng = np.random.default_rng(seed)
     y = np.asarray(raw.y_train)
     mask = (y < 5) | (rng.random(len(y)) < keep)

@@ -96,6 +96,7 @@ class MNIST1D(DatasetOptions):
 
 @dataclass
 class SklearnSplit(DatasetOptions):
+    root: str = MISSING
     test_fraction: float = MISSING
     seed: int = MISSING
 

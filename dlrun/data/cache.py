@@ -11,6 +11,8 @@ from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 
+CACHE_DIR = "dlrun-cache"  # under a dataset's root: what dlrun decoded or split once
+
 
 def cached_tensors(path: Path, build: Callable[[], dict]) -> dict:
     """The dict of tensors saved at `path`, or `build()`'s result, saved there atomically first."""

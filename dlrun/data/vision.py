@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from dlrun.data.cache import cached_tensors
+from dlrun.data.cache import CACHE_DIR, cached_tensors
 from dlrun.data.core import RawData
 from dlrun.data.tv import import_torchvision
 from dlrun.errors import DlrunError
@@ -25,7 +25,6 @@ from dlrun.results.run_folder import atomic_write
 
 log = logging.getLogger("dlrun")
 
-CACHE_DIR = "dlrun-cache"
 DOWNLOAD_TIMEOUT_S = 30  # per network operation: an unreachable server fails, it does not hang
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CIFAR10_FILES = (
