@@ -392,6 +392,9 @@ SUBCOMMANDS = {
 
 
 def main() -> None:
+    from dlrun.streams import outlive_readers
+
+    outlive_readers()  # `dlrun ... | tee log` and Ctrl-C: a run still ends interrupted, not failed
     argv = sys.argv[1:]
     if argv[:1] and argv[0] in SUBCOMMANDS:  # a command that does not train: its own argparse
         import importlib

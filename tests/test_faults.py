@@ -365,6 +365,36 @@ def test_sigterm_around_the_last_writes_never_leaves_running(tmp_path):
     assert summary(run_dir)["status"] in ("completed", "interrupted")  # never "running"
 
 
+@pytest.mark.slow
+def test_ctrl_c_with_output_piped_to_a_reader_that_died_still_ends_interrupted(tmp_path):
+    # `dlrun ... 2>&1 | tee log`, Ctrl-C: tee exits at once, dlrun goes on printing epoch lines into
+    # the closed pipe until it stops; that must not turn the run into a failed one
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dlrun",
+            *RUN,
+            "trainer.epochs=5000",
+            f"hydra.run.dir={run_dir}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    for line in proc.stdout:
+        if line.startswith(b"epoch 2/"):
+            break
+    proc.stdout.close()  # the reader is gone
+    time.sleep(1.0)  # epochs print into the closed pipe
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    s = summary(run_dir)
+    assert s["status"] == "interrupted" and s["error"] == "interrupted by SIGINT", s
+    assert s["epochs_completed"] > 2  # it trained on after the pipe closed
+    assert torch.load(run_dir / "checkpoints/last.pt", weights_only=True)["epoch"] == s["epochs_completed"]
+
+
 # -- 6. damaged or odd files ----------------------------------------------------------------------
 def test_damaged_mnist1d_cache_is_rebuilt_with_a_warning(tmp_path, capsys):
     from dlrun.data.mnist1d import load_mnist1d

@@ -104,6 +104,10 @@ def _wait_passing_signals(proc: subprocess.Popen) -> int:
 
 def _child(job_file: str) -> None:
     from hydra.core.hydra_config import HydraConfig
+
+    from dlrun.streams import outlive_readers
+
+    outlive_readers()
     from hydra.core.utils import configure_log
 
     job = OmegaConf.load(job_file)
