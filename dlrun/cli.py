@@ -136,7 +136,7 @@ def composing(config_dir: str | None):
                 raise DlrunError(f"hydra.sweeper: {one_line(root_cause(e))}") from e
             from dlrun.tuning.check import check_search
 
-            check_search(cfg.hydra.sweeper, cfg.trainer.monitor, sweeper)
+            check_search(cfg.hydra.sweeper, cfg.trainer.monitor, sweeper, cfg.hydra.sweep.dir)
             with open_dict(cfg):
                 del cfg["hydra"]
         if trusted is not None:

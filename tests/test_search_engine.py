@@ -73,6 +73,19 @@ def test_a_search_continues_where_it_stopped_and_the_seed_fixes_its_trials(tmp_p
     assert [run.name.split("_")[0] for run in run_folders(first)] == ["0", "1", "2"]  # one new trial
     params = [t.params for t in trials(first)]
     assert params[2] != params[0]  # the continued sampler does not replay its first draws
+    # another space or other fixed values would mix trials that cannot be compared: refused
+    other_space = run_dlrun(
+        *args,
+        "hydra.sweeper.n_trials=4",
+        "optim.lr=tag(log, interval(0.5, 0.9))",
+        f"hydra.sweep.dir={first}",
+        cwd=tmp_path,
+    )
+    assert other_space.returncode == 2 and other_space.stderr.strip().splitlines() == [
+        f"dlrun: error: {first} holds a search started with optim.lr=tag(log, interval(1e-4, 1e-1)), now "
+        "optim.lr=tag(log, interval(0.5, 0.9)): continue it with its own command, or give a new hydra.sweep.dir"
+    ]
+    assert len(trials(first)) == 3
 
     other = tmp_path / "other"  # the same seed in a new folder: the same first trials
     assert run_dlrun(*args, "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={other}", cwd=tmp_path).returncode == 0

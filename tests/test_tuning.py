@@ -70,6 +70,22 @@ def test_an_empty_or_unsearchable_range_is_refused(override, message):
         (["hydra/sweeper/pruner=median", "trainer.monitor=auto"], "set trainer.monitor"),
         (["hydra/sweeper/sampler=grid"], "hydra/sweeper/sampler=grid: optim.lr is an interval"),
         (["hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: a search needs at least 1 trial"),
+        (["hydra.sweeper.n_trials=abc"], "hydra.sweeper.n_trials=abc: must be a whole number"),
+        (["hydra.sweeper.direction=sideways"], "hydra.sweeper.direction=sideways: must be minimize or maximize"),
+        (["hydra.sweeper.direction=minimize"], "trainer.monitor=val_acc is to maximize"),
+        (["hydra.sweeper.study_name=null"], "hydra.sweeper.study_name=None: must be a name"),
+        (
+            ["hydra.sweeper.sampler.n_startup_trials=abc"],
+            "hydra.sweeper.sampler.n_startup_trials=abc: must be a whole number",
+        ),
+        (["hydra.sweeper.sampler.seed=abc"], "hydra.sweeper.sampler.seed=abc: must be a whole number"),
+        (["hydra.sweeper.sampler.multivariate=3"], "hydra.sweeper.sampler.multivariate=3: must be true or false"),
+        (
+            ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_warmup_steps=x"],
+            "hydra.sweeper.pruner.n_warmup_steps=x: must be a whole number",
+        ),
+        (["optim.lr=tag(lgo, interval(1e-3, 1))"], "optim.lr: unknown tag 'lgo'"),
+        (["trainer.batch_size=tag(log, choice(32, 64))"], "trainer.batch_size: unknown tag 'log'"),
     ],
 )
 def test_a_bad_search_config_is_one_error_before_any_trial(overrides, message):
@@ -106,6 +122,8 @@ def test_a_sampler_that_ignores_pruned_trials_is_warned_of_with_a_pruner(capsys,
     assert ("learns from completed trials only" in err) == warned, err
     if sampler == "gp":
         assert "until 10 trials have completed" in err
+    if sampler == "cmaes":
+        assert "until 1 trial has completed" in err
 
 
 def test_a_trial_left_running_is_found_again_with_its_number_and_parameters(tmp_path):

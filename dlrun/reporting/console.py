@@ -120,8 +120,9 @@ def print_summary(summary: dict, run_dir: str) -> None:
     if summary.get("test"):
         table.add_row("test", ", ".join(f"{k} {v:.4f}" for k, v in scalars(summary["test"]).items()))
     table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")
-    if summary.get("error"):
-        table.add_row("error", summary["error"])
+    if summary.get("error"):  # why it stopped: an error only when it failed or diverged
+        why = "error" if summary["status"] in ("failed", "diverged") else "reason"
+        table.add_row(why, summary["error"])
     if summary.get("test", {}).get("per_class"):
         show(per_class_table(summary["test"], console.width))
     console.print(table)

@@ -24,6 +24,8 @@ class Space:
     fixed: list[str] = field(default_factory=list)  # overrides every trial gets
     # name -> {sampled value: its override text}, for choices
     texts: dict[str, dict] = field(default_factory=dict)
+    # key -> its override as given (searched and fixed): what defines the search, for a continued study
+    lines: dict[str, str] = field(default_factory=dict)
 
     def overrides(self, params: dict[str, Any]) -> list[str]:
         """The overrides that run a trial with `params`."""
@@ -53,6 +55,9 @@ class Space:
         return grid
 
 
+TAGS = {"log", "int"}  # what tag(...) may say around an interval
+
+
 def parse_space(params: dict | None, arguments: list[str]) -> Space:
     """The space from the sweeper's `params` and the command line's task overrides; a bad range
     is a DlrunError naming its key."""
@@ -64,7 +69,7 @@ def parse_space(params: dict | None, arguments: list[str]) -> Space:
     except Exception as e:
         raise DlrunError(f"cannot parse the search space: {str(e).splitlines()[0]}") from e
     by_key = {o.key_or_group: o for o in parsed}  # a later override of a key replaces an earlier one
-    space = Space()
+    space = Space(lines={k: o.input_line for k, o in by_key.items()})
     for override in by_key.values():
         if not override.is_sweep_override():
             space.fixed.append(override.input_line)
@@ -81,6 +86,13 @@ def distribution(name: str, override) -> tuple[Any, dict]:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     sweep = override.value()
+    known = TAGS if isinstance(sweep, IntervalSweep) else set()
+    unknown = sorted(set(getattr(sweep, "tags", ())) - known)
+    if unknown:
+        raise DlrunError(
+            f"{name}: unknown tag '{unknown[0]}' (an interval takes tag(log, ...) and tag(int, ...); "
+            "choice and range take none)"
+        )
     if isinstance(sweep, IntervalSweep):
         low, high, log = sweep.start, sweep.end, "log" in sweep.tags
         if not low < high:

@@ -18,6 +18,7 @@ log = logging.getLogger("dlrun")
 STUDY_FILE = "optuna_study.journal"
 RESULTS_FILE = "optimization_results.yaml"
 RUN_DIR = "run_dir"  # user attr: the trial's run folder, relative to the sweep folder
+SEARCH = "search"  # study user attr: {key: override} of the space and fixed values it was started with
 SWEEPER = "hydra_plugins.dlrun_optuna_sweeper.sweeper.DlrunOptunaSweeper"  # conf/hydra/sweeper/optuna.yaml
 
 
@@ -118,3 +119,34 @@ def write_results(study, sweep_dir: Path) -> dict | None:
     }
     OmegaConf.save(OmegaConf.create(results), sweep_dir / RESULTS_FILE)
     return results
+
+
+def record_search(study, lines: dict[str, str]) -> None:
+    """Remember what defines the search (its space and fixed values), the first time it runs."""
+    if SEARCH not in study.user_attrs:
+        study.set_user_attr(SEARCH, lines)
+
+
+def check_same_search(sweep_dir: Path, name: str, lines: dict[str, str]) -> None:
+    """A study is continued only by the search that started it: another space or other fixed values
+    (a dataset, the epochs) would put trials that cannot be compared into one study."""
+    import optuna
+
+    if not (sweep_dir / STUDY_FILE).is_file():
+        return
+    quiet_optuna()
+    try:
+        before = optuna.load_study(study_name=name, storage=storage(sweep_dir)).user_attrs.get(SEARCH)
+    except KeyError:  # no study of that name in the file yet
+        return
+    if before is None or before == lines:
+        return
+    from dlrun.errors import DlrunError
+
+    changed = [k for k in sorted(set(before) | set(lines)) if before.get(k) != lines.get(k)]
+    first = changed[0]
+    more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+    raise DlrunError(
+        f"{sweep_dir} holds a search started with {before.get(first) or f'no {first}'}, "
+        f"now {lines.get(first) or f'no {first}'}{more}: continue it with its own command, or give a new hydra.sweep.dir"
+    )

@@ -70,6 +70,7 @@ class DlrunOptunaSweeper(Sweeper):
             n_trials = min(n_trials, n_grid_points(extra["search_space"]))
         pruner = studies.build(self.pruner_cfg)
         study = studies.open_study(sweep_dir, self.study_name, self.direction, pruner=pruner)
+        studies.record_search(study, space.lines)  # a later command must search the same (dlrun.tuning.check)
         # a continued study draws on from seed + its trials so far, not the first trials' numbers again
         if self.sampler_cfg.get("seed") is not None and study.trials:
             extra["seed"] = int(self.sampler_cfg.seed) + len(study.trials)
