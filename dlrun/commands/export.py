@@ -1,7 +1,8 @@
 """`dlrun export RUN_DIR --format onnx|pt2 [--prune 0.5] [--quantize int8]`: write a trained run's
 model (best.pt) to RUN_DIR/export/, checked against PyTorch's outputs on the test inputs, optionally
-pruned and/or quantized; a table (and export/report.json) compares size and test accuracy before
-and after."""
+pruned and/or quantized; a table (and export/report-FORMAT.json, one per format, so an ONNX and a
+pt2 export keep their own) compares size and test accuracy before and after. model.onnx is one
+file, its weights inside."""
 
 import argparse
 import json
@@ -108,15 +109,17 @@ def main(argv: list[str]) -> int | None:
         "models": rows,
     }
     text = json.dumps(report, indent=2) + "\n"
-    atomic_write(folder / "report.json", lambda f: f.write(text.encode()))
+    report_path = folder / f"report-{args.format}.json"  # one per format: each export's survives
+    atomic_write(report_path, lambda f: f.write(text.encode()))
     console.print(table(rows, score))
     if args.quantize:
         print(f"wrote {qpath} (load it with dlrun.inference.export.load_int8)")
+    alone = "one file, weights inside; " if args.format == "onnx" else ""
     print(
-        f"wrote {path} (outputs match PyTorch on {report['check']['inputs']} test inputs: "
+        f"wrote {path} ({alone}outputs match PyTorch on {report['check']['inputs']} test inputs: "
         f"max |diff| {max_diff:.2g}, tolerance {ex.ATOL} + {ex.RTOL}·|y|)"
     )
-    print(f"wrote {folder / 'report.json'}")
+    print(f"wrote {report_path}")
 
 
 def table(rows: list[dict], score: str):

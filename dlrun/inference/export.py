@@ -5,7 +5,9 @@ the training statistics itself; it returns logits (classification) or values in 
 
 - ONNX (torch.onnx, dynamo exporter) checked with onnxruntime, or pt2 (torch.export) checked by
   loading it back: outputs on the test inputs must match PyTorch's within
-  |exported - torch| <= ATOL + RTOL * |torch|.
+  |exported - torch| <= ATOL + RTOL * |torch|. The ONNX file is one file, its weights inside
+  (external_data=False: no model.onnx.data sidecar; a stale one is removed), and onnxruntime checks
+  it loaded from its bytes alone, as a user who copies only model.onnx would.
 - `prune`: global magnitude (L1) pruning of that fraction of all weights of linear, convolutional and
   recurrent layers (torch.nn.utils.prune.global_unstructured), made permanent. Zeros shrink the
   compressed (gzip) file, not the dense one.
@@ -18,6 +20,7 @@ import gzip
 import io
 import logging
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -126,26 +129,23 @@ def _onnx(model: nn.Module, x: torch.Tensor, path, dynamo: bool) -> torch.Tensor
     import onnxruntime
 
     if dynamo:
-        torch.onnx.export(
-            model,
-            (x,),
-            str(path),
-            input_names=["x"],
-            output_names=["y"],
-            dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}},
-            dynamo=True,
-        )
+        shapes = {"dynamic_shapes": {"x": {0: torch.export.Dim("batch", min=1)}}}
     else:
-        torch.onnx.export(
-            model,
-            (x,),
-            str(path),
-            input_names=["x"],
-            output_names=["y"],
-            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-            dynamo=False,
-        )
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        shapes = {"dynamic_axes": {"x": {0: "batch"}, "y": {0: "batch"}}}
+    # external_data=False: the weights inside model.onnx (torch's default for the dynamo exporter
+    # writes them to a model.onnx.data sidecar, and model.onnx alone does not load)
+    torch.onnx.export(
+        model,
+        (x,),
+        str(path),
+        input_names=["x"],
+        output_names=["y"],
+        dynamo=dynamo,
+        external_data=False,
+        **shapes,
+    )
+    # loaded from its bytes, not its path: the file alone must hold the whole model
+    session = onnxruntime.InferenceSession(Path(path).read_bytes(), providers=["CPUExecutionProvider"])
     return torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
 
 
@@ -173,6 +173,8 @@ def export(model: nn.Module, x: torch.Tensor, fmt: str, path) -> tuple[float, st
                 raise DlrunError(
                     "--format onnx needs onnx, onnxscript and onnxruntime (pip install onnx onnxscript onnxruntime)"
                 ) from e
+            sidecar = Path(f"{path}.data")  # an earlier export's external weights
+            sidecar.unlink(missing_ok=True)
             got, exporter = _onnx(model, x, path, dynamo=True), "torch.onnx (dynamo)"
             if not _within(got, expected):
                 log.info(
