@@ -201,3 +201,35 @@ def test_dlrun_compare_command(runs, tmp_path):
     done = run_dlrun("compare", str(runs / "multirun"), "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 3
+
+
+@pytest.mark.parametrize("option", ["--plot", "--parallel"])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("nowhere/x.png", "{option} {path}: no such folder {tmp}/nowhere"),
+        ("afolder", "{option} {path}: is a folder, not a file (give a file name, e.g. {path}/{name}.png)"),
+        ("afile/x.png", "{option} {path}: {tmp}/afile is a file, not a folder"),
+        (
+            "x.txt",
+            "{option} {path}: give a file name ending in .png, .pdf, .svg, .svgz, .jpg, .jpeg, "
+            ".tif, .tiff, .webp, .eps, .ps",
+        ),
+    ],
+)
+def test_a_plot_path_that_cannot_be_written_is_one_line_before_the_table(
+    runs, tmp_path, capsys, option, where, message
+):
+    (tmp_path / "afolder").mkdir()
+    (tmp_path / "afile").write_text("mine")
+    path = str(tmp_path / where)
+    code, out, err = output(capsys, str(runs / "multirun"), option, path)
+    expected = message.format(option=option, path=path, tmp=tmp_path, name=option[2:])
+    assert (code, out, err) == (2, "", f"dlrun: error: compare: {expected}\n")
+    assert (tmp_path / "afile").read_text() == "mine" and list((tmp_path / "afolder").iterdir()) == []
+
+
+def test_dlrun_compare_plot_into_a_missing_folder(runs, tmp_path):
+    done = run_dlrun("compare", str(runs / "multirun"), "--plot", "/nonexistent/x.png", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "dlrun: error: compare: --plot /nonexistent/x.png: no such folder /nonexistent\n"

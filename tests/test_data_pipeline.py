@@ -257,3 +257,26 @@ def test_a_scikit_learn_split_is_cached_and_read_back_without_scikit_learn(tmp_p
     uncached = load(0.2, 3)  # no root: nothing cached, the same split
     assert np.array_equal(uncached.x_test, first.x_test) and np.array_equal(uncached.y_train, first.y_train)
     assert len(first.y_test) == {"digits": 360, "diabetes": 89}[name]  # 20% of 1797 and of 442, rounded up
+
+
+def test_a_damaged_cache_is_rebuilt_with_a_reason_a_user_understands(tmp_path, capsys):
+    """Garbage where a cached split was: the warning says what the file is not, not the unpickler's
+    own words (a bare number, a pickle-protocol warning)."""
+    from dlrun.data.cache import cached_tensors
+    from dlrun.data.mnist1d import load_mnist1d
+
+    path = tmp_path / "dlrun-cache" / "digits-test0.2-seed0.pt"
+    cached_tensors(path, lambda: {"x": torch.arange(5)})
+    for garbage in (np.random.default_rng(0).bytes(3000), b"", path.read_bytes()[:40]):
+        path.write_bytes(garbage)
+        assert torch.equal(cached_tensors(path, lambda: {"x": torch.arange(5)})["x"], torch.arange(5))
+        assert capsys.readouterr().err == (
+            f"dlrun: warning: rebuilding the damaged cache {path} (not a readable torch file: truncated or overwritten)\n"
+        )
+    load_mnist1d(str(tmp_path))
+    npz = tmp_path / "mnist1d" / "mnist1d_seed42.npz"
+    npz.write_bytes(b"garbage")
+    load_mnist1d(str(tmp_path))
+    assert capsys.readouterr().err == (
+        f"dlrun: warning: rebuilding the damaged cache {npz} (not a readable .npz archive: truncated or overwritten)\n"
+    )

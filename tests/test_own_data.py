@@ -220,3 +220,47 @@ def test_npz_arrays_and_errors(tmp_path):
     res = run_dlrun("dataset=npz", "dataset.path=b.npz", cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "b.npz: no array x_test" in res.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+# -- a path of the wrong kind, a bad test file: one line naming the key ----------------------------
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["dataset=csv", "dataset.path=PATH", "dataset.target=x"],
+            "dataset.path: PATH: is a folder, not a file (give the .csv file)",
+        ),
+        (["dataset=npz", "dataset.path=PATH"], "dataset.path: PATH: is a folder, not a file (give the .npz file)"),
+        (
+            ["dataset=image_folder", "dataset.path=PATH/f.png"],
+            "dataset.path: PATH/f.png: is a file, not a folder (give the folder of class subfolders)",
+        ),
+    ],
+)
+def test_a_folder_for_a_file_and_a_file_for_a_folder_are_named(tmp_path, args, expected):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f.png").write_bytes(b"not an image")
+    res = run_dlrun(*[a.replace("PATH", str(data)) for a in args], cwd=tmp_path)
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr == f"dlrun: error: {expected.replace('PATH', str(data))}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no run folder
+
+
+def test_a_bad_test_file_is_named_as_dataset_test_path(tmp_path):
+    people(tmp_path / "train.csv", n=40)
+    write_csv(tmp_path / "test.csv", ["age", "city"], [["30", "oslo"]])  # no target column
+    for test_path, message in [("nope.csv", "nope.csv: no such file"), ("test.csv", "test.csv: no column 'label'")]:
+        res = run_dlrun(
+            "dataset=csv",
+            "dataset.path=train.csv",
+            "dataset.target=label",
+            f"dataset.test_path={test_path}",
+            cwd=tmp_path,
+        )
+        assert res.returncode == 2
+        assert res.stderr.startswith(f"dlrun: error: dataset.test_path: {message}") and res.stderr.count("\n") == 1
+    assert not (tmp_path / "outputs").exists()
+    # read after the check (the file changed since): the same key, one line
+    with pytest.raises(DlrunError, match=r"^dataset\.test_path: nope\.csv: no such file$"):
+        load_csv(str(tmp_path / "train.csv"), "label", test_path="nope.csv")

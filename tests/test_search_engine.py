@@ -187,6 +187,23 @@ def test_lr_find_refuses_bad_input_in_one_line(tmp_path, capsys, argv, message):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("afile", "lr-find: --out {out}: is a file, not a folder"),
+        ("afile/lr", "lr-find: --out {out}: {tmp}/afile is a file, not a folder"),
+    ],
+)
+def test_lr_find_out_that_is_a_file_is_one_line_before_the_test(tmp_path, out, message):
+    (tmp_path / "afile").write_text("mine")
+    out = str(tmp_path / out)
+    done = run_dlrun("lr-find", "dataset=digits", "--steps", "10", "--out", out, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == f"dlrun: error: {message.format(out=out, tmp=tmp_path)}\n"
+    assert (tmp_path / "afile").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_a_failed_trial_is_recorded_and_the_search_goes_on(tmp_path):
     sweep_dir = tmp_path / "search"
     done = run_dlrun(

@@ -128,13 +128,71 @@ def test_predict_and_eval_a_csv_run(tmp_path, dl):
     res = dl(tmp_path, "eval", str(run), "dataset.test_path=train.csv", "--name", "on-train")
     assert res.returncode == 0, res.stderr
     assert json.loads((run / "eval" / "on-train.json").read_text())["n"] == 240
+    # a bad test file is named by its own key, not dataset.path's
+    res = dl(tmp_path, "eval", str(run), "dataset.test_path=nope.csv")
+    assert (res.returncode, res.stderr) == (2, "dlrun: error: dataset.test_path: nope.csv: no such file\n")
 
 
-def test_export_onnx_pt2_prune_quantize(mnist1d_run, dl):
+def test_predict_out_that_cannot_be_written_is_one_line_before_predicting(mnist1d_run, dl, tmp_path):
     cwd, run = mnist1d_run
+    (tmp_path / "afolder").mkdir()
+    (tmp_path / "afile").write_text("mine")
+    for out, message in [
+        (tmp_path / "nowhere" / "p.csv", f"no such folder {tmp_path / 'nowhere'}"),
+        (
+            tmp_path / "afolder",
+            f"is a folder, not a file (give a file name, e.g. {tmp_path / 'afolder' / 'preds.csv'})",
+        ),
+        (tmp_path / "afile" / "p.csv", f"{tmp_path / 'afile'} is a file, not a folder"),
+    ]:
+        res = dl(cwd, "predict", str(run), "m1d.npz", "--out", str(out))
+        assert (res.returncode, res.stdout) == (2, "")
+        assert res.stderr == f"dlrun: error: predict: --out {out}: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "afolder"]
+    assert (tmp_path / "afile").read_text() == "mine" and list((tmp_path / "afolder").iterdir()) == []
+    res = run_dlrun("predict", str(run), "m1d.npz", "--out", "/nonexistent/dir/p.csv", cwd=cwd)
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr == "dlrun: error: predict: --out /nonexistent/dir/p.csv: no such folder /nonexistent/dir\n"
+
+
+def test_eval_without_a_run_names_only_run_dir(dl, tmp_path):
+    res = dl(tmp_path, "eval")
+    assert (res.returncode, res.stderr) == (2, "dlrun: error: eval: the following arguments are required: RUN_DIR\n")
+
+
+def test_readme_fine_tuning_recipe_reads_dlrun_data(mnist1d_run, tmp_path):
+    """The README's low_high.npz line reads MNIST-1D from $DLRUN_DATA (where dlrun keeps it), not
+    from a hard-coded ~/.cache/dlrun."""
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    line = next(m for m in re.findall(r"^\$ (python -c .*low_high\.npz.*)$", readme, re.M))
+    home = tmp_path / "home"
+    home.mkdir()
+    argv = shlex.split(line)
+    env = {**os.environ, "HOME": str(home)}  # DLRUN_DATA: the session's data, MNIST-1D generated there
+    done = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not (home / ".cache").exists()  # nothing generated at the default place
+    d = np.load(tmp_path / "low_high.npz")
+    source = np.load(mnist1d_run[0] / "m1d.npz")
+    assert np.array_equal(d["x_test"], source["x_test"]) and set(np.unique(d["y_test"])) == {0, 1}
+
+
+def test_export_onnx_pt2_prune_quantize(mnist1d_run, dl, tmp_path):
+    cwd, run = mnist1d_run
+    (run / "export").mkdir(exist_ok=True)
+    (run / "export" / "model.onnx.data").write_bytes(b"an earlier export's external weights")
     res = run_dlrun("export", str(run), "--format", "onnx", "--prune", "0.5", "--quantize", "int8", cwd=cwd)
     assert res.returncode == 0, res.stderr
-    report = json.loads((run / "export" / "report.json").read_text())
+    assert "one file, weights inside" in res.stdout
+    report = json.loads((run / "export" / "report-onnx.json").read_text())
+    assert report["format"] == "onnx"
     assert report["check"]["max_abs_diff"] <= 1e-4
     original, pruned, int8 = report["models"]
     weights = 40 * 32 + 32 * 10  # pruning takes half of the weights (not the biases)
@@ -153,11 +211,25 @@ def test_export_onnx_pt2_prune_quantize(mnist1d_run, dl):
     out = onnxruntime.InferenceSession(str(run / "export" / "model.onnx")).run(None, {"x": x})[0]
     assert np.mean(out.argmax(1) == y) == pytest.approx(pruned["test_acc"], abs=1e-6)
 
-    # the int8 file loads back (tensors only) and scores what the report says
-    from dlrun.inference.export import load_int8
+    # model.onnx is one file, its weights inside: copied alone elsewhere it loads and gives
+    # PyTorch's outputs; no (stale) model.onnx.data sidecar is left
+    import shutil
+
+    from dlrun.inference.export import Deployable, load_int8, prune_model
     from dlrun.inference.run import load_run
 
+    assert not list((run / "export").glob("*.data"))
+    (tmp_path / "elsewhere").mkdir()
+    alone = shutil.copy(run / "export" / "model.onnx", tmp_path / "elsewhere")
+    out = onnxruntime.InferenceSession(alone, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     trained = load_run(str(run))
+    model = Deployable(trained.build_model(), trained.stats).eval()
+    prune_model(model, 0.5)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-4, rtol=1e-4)
+
+    # the int8 file loads back (tensors only) and scores what the report says
     q = load_int8(trained.build_model(), trained.stats, run / "export" / "model-int8.pt")
     assert np.mean(q(torch.from_numpy(x)).argmax(1).numpy() == y) == pytest.approx(int8["test_acc"], abs=1e-6)
 
@@ -165,6 +237,11 @@ def test_export_onnx_pt2_prune_quantize(mnist1d_run, dl):
     assert res.returncode == 0, res.stderr
     ep = torch.export.load(str(run / "export" / "model.pt2"))
     assert ep.module()(torch.from_numpy(x[:3])).shape == (3, 10)
+    # one report per format: the pt2 export leaves the ONNX export's report as it was
+    assert json.loads((run / "export" / "report-onnx.json").read_text()) == report
+    pt2 = json.loads((run / "export" / "report-pt2.json").read_text())
+    assert pt2["format"] == "pt2" and pt2["exporter"] == "torch.export" and pt2["prune"] is None
+    assert str(run / "export" / "report-pt2.json") in res.stdout
     one_line_error(dl(cwd, "export", str(run), "--prune", "2"), "must be a fraction in (0, 1)")
 
 
@@ -198,6 +275,11 @@ def test_fine_tune_from_mnist1d_to_another_task(mnist1d_run):
     assert after["out.weight"].shape == (2, 32)
 
     one_line_error(run_dlrun("model.init_from=nowhere", cwd=cwd), "model.init_from: nowhere: no such run folder")
+    (cwd / "table.csv").write_text("a,b\n1,2\n")  # a file, but not a checkpoint
+    one_line_error(
+        run_dlrun(*TINY, "model.init_from=table.csv", cwd=cwd),
+        "model.init_from: table.csv: not a PyTorch checkpoint (give a dlrun run folder or a .pt checkpoint)",
+    )
     one_line_error(
         run_dlrun(*TINY, f"model.init_from={source}", "model.freeze=[nope]", "hydra.run.dir=x", cwd=cwd),
         "model.freeze: no parameter starts with 'nope'",

@@ -5,6 +5,8 @@ turns a DlrunError into that line and exit status 2."""
 
 import argparse
 import functools
+import os
+from pathlib import Path
 
 from dlrun.errors import DlrunError, print_error
 
@@ -12,6 +14,13 @@ from dlrun.errors import DlrunError, print_error
 class Parser(argparse.ArgumentParser):
     """argparse, with a usage mistake raised as a DlrunError (`eval: the following arguments are
     required: RUN_DIR`) instead of argparse's usage text and exit."""
+
+    def add_argument(self, *args, **kwargs):
+        # argparse counts a positional `nargs="*"` without a default as required and names it in
+        # "the following arguments are required: RUN_DIR, overrides"; it is optional
+        if kwargs.get("nargs") == "*" and args and not args[0].startswith("-"):
+            kwargs.setdefault("default", [])
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str):
         raise DlrunError(f"{self.prog.removeprefix('dlrun ')}: {message}")
@@ -32,6 +41,44 @@ def add_trained_run(p: Parser) -> None:
         help="build _target_s from the run's config that are not dlrun's own (your own model): a run "
         "folder is data, so only do this for a run you trust",
     )
+
+
+def check_out_file(path: str, option: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """The file `option` names can be written: not a folder, in a folder that exists and can be
+    written to, with one of `suffixes` (lower case, with the dot) when given. Checked before any
+    work or output, so a typo costs nothing; DlrunError (`predict: --out x/p.csv: no such folder x`).
+    `example`: a file name to suggest when `path` is a folder."""
+    p = Path(path)
+    where = f"{option} {path}"
+    if p.is_dir():
+        raise DlrunError(f"{where}: is a folder, not a file (give a file name, e.g. {p / example})")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise DlrunError(f"{where}: give a file name ending in {', '.join(suffixes)}")
+    folder = p.parent
+    if not folder.exists():
+        raise DlrunError(f"{where}: no such folder {folder}")
+    if not folder.is_dir():
+        raise DlrunError(f"{where}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DlrunError(f"{where}: cannot write into the folder {folder} (permission denied)")
+    return p
+
+
+def check_out_folder(path: str, option: str) -> Path:
+    """The folder `option` names can be created or written into: it is not a file, nor under one,
+    and its nearest existing folder is writable. Nothing is created here."""
+    p = Path(path)
+    where = f"{option} {path}"
+    if p.exists() and not p.is_dir():
+        raise DlrunError(f"{where}: is a file, not a folder")
+    top = p
+    while not top.exists() and top != top.parent:  # up to the current folder or /
+        top = top.parent
+    if not top.is_dir():
+        raise DlrunError(f"{where}: {top} is a file, not a folder")
+    if not os.access(top, os.W_OK | os.X_OK):
+        raise DlrunError(f"{where}: cannot write into the folder {top} (permission denied)")
+    return p
 
 
 def command(main):

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from dlrun.commands import Parser, command, new_parser
+from dlrun.commands import Parser, check_out_file, command, new_parser
 from dlrun.results.filters import keep, parse_where
 from dlrun.results.groups import (
     REPEAT_KEYS,
@@ -61,6 +61,10 @@ def parser() -> Parser:
         help="also draw a parallel-coordinates plot of the runs' differing settings and the metric",
     )
     return p
+
+
+# what matplotlib's Agg backend writes, known without importing it
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
 
 
 def same_everywhere(runs: list[Run], key: str) -> bool:
@@ -120,6 +124,9 @@ def display_path(path: Path) -> str:
 @command
 def main(argv: list[str]) -> int | None:
     args = parser().parse_args(argv)
+    for option, file in (("--plot", args.plot), ("--parallel", args.parallel)):
+        if file:  # before the table is printed: a bad path is the only output
+            check_out_file(file, f"compare: {option}", f"{option[2:]}.png", IMAGE_SUFFIXES)
     runs = find_runs(args.paths)
     if args.where:
         runs = keep(runs, args.where, lookup)

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlrun.commands import Parser, command, new_parser
+from dlrun.commands import Parser, check_out_folder, command, new_parser
 from dlrun.errors import DlrunError
 
 
@@ -37,6 +37,8 @@ def main(argv: list[str]) -> int:
     try:
         args = parser().parse_intermixed_args(argv)
         check_range(args.start, args.end, args.steps)
+        if args.out:
+            check_out_folder(args.out, "lr-find: --out")
         with composing(None) as check:
             cfg = check(list(args.overrides), CONFIG_NAME)
         name = "-".join(short(cfg[g]._target_) for g in ("dataset", "model", "optim"))

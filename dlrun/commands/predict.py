@@ -6,7 +6,7 @@ import csv
 import io
 import sys
 
-from dlrun.commands import Parser, add_trained_run, command, new_parser
+from dlrun.commands import Parser, add_trained_run, check_out_file, command, new_parser
 from dlrun.errors import DlrunError
 
 
@@ -27,6 +27,7 @@ def parser() -> Parser:
 @command
 def main(argv: list[str]) -> int | None:
     args = parser().parse_args(argv)
+    out = check_out_file(args.out, "predict: --out", "preds.csv") if args.out else None
     from dlrun.inference.evaluate import outputs, predictions
     from dlrun.inference.predict import read_inputs
     from dlrun.inference.run import load_run
@@ -51,10 +52,8 @@ def main(argv: list[str]) -> int | None:
         names = run.class_names
         w.writerow([id_name, "pred", *(f"p_{c}" for c in names)])
         w.writerows([i, names[k], *(f"{q:.4f}" for q in row)] for i, k, row in zip(ids, pred.tolist(), probs.tolist()))
-    if args.out:
-        from pathlib import Path
-
-        atomic_write(Path(args.out), lambda f: f.write(buf.getvalue().encode()))
+    if out:
+        atomic_write(out, lambda f: f.write(buf.getvalue().encode()))
         print(f"wrote {len(ids)} predictions to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(buf.getvalue())

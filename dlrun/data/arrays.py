@@ -19,6 +19,8 @@ def check_npz(path: str, task: str = "auto") -> int:
     if task not in ("auto", "classification", "regression"):
         raise DlrunError(f"dataset.task must be auto, classification or regression (got {task!r})")
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise DlrunError(f"{path}: is a folder, not a file (give the .npz file)")
     if not p.is_file():
         raise DlrunError(f"{path}: no such file")
     try:

@@ -42,6 +42,8 @@ def hw(size) -> tuple[int, int]:
 def list_folder(path: str) -> tuple[list[str], list[tuple[Path, int]], list[tuple[Path, int]] | None]:
     """(classes, [(file, class index)] of train, of test; test None for a one-folder layout)."""
     root = Path(path).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DlrunError(f"{path}: is a file, not a folder (give the folder of class subfolders)")
     if not root.is_dir():
         raise DlrunError(f"{path}: no such folder")
     split = (root / "train").is_dir() and (root / "test").is_dir()

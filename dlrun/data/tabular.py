@@ -65,6 +65,8 @@ def _read(path: str, mtime: float, size: int) -> tuple[list[str], list[list[str]
 def read_table(path: str) -> tuple[list[str], list[list[str]]]:
     """(header, rows of strings) of a CSV file; DlrunError naming the file when it cannot be read."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise DlrunError(f"{path}: is a folder, not a file (give the .csv file)")
     if not p.is_file():
         raise DlrunError(f"{path}: no such file")
     st = p.stat()
@@ -221,7 +223,12 @@ def load_csv(
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> RawData:
-    enc = check_csv(path, target, task, categorical, test_path)
+    from dlrun.config.schema import Invalid
+
+    try:
+        enc = check_csv(path, target, task, categorical, test_path)
+    except Invalid as e:  # the test file changed since the config check
+        raise DlrunError(f"dataset.{e}") from e
     x, y = encode(path, enc)
     k = len(enc["classes"]) if enc["classes"] else 0
     if test_path:
@@ -240,7 +247,9 @@ def load_csv(
 
 def check_csv(path: str, target: str, task: str = "auto", categorical=(), test_path: str | None = None) -> dict:
     """Everything that can be wrong with the files, found before a run folder exists (called from
-    the config schema); returns the training file's encoding. Checked once per process for the
+    the config schema); returns the training file's encoding. A problem with the test file is the
+    schema's Invalid("test_path", ...), which the schema reports as `dataset.test_path: ...` (a
+    DlrunError it would report under dataset.path). Checked once per process for the
     same arguments and unchanged files."""
     if task not in ("auto", "classification", "regression"):
         raise DlrunError(f"dataset.task must be auto, classification or regression (got {task!r})")
@@ -249,7 +258,12 @@ def check_csv(path: str, target: str, task: str = "auto", categorical=(), test_p
         enc = fit_encoding(path, target, task, tuple(categorical))
         encode(path, enc)
         if test_path:
-            encode(test_path, enc)
+            try:
+                encode(test_path, enc)
+            except DlrunError as e:  # named as the schema names a key, not as dataset.path's file
+                from dlrun.config.schema import Invalid
+
+                raise Invalid("test_path", str(e)) from e
         _checked[key] = enc
     return _checked[key]
 

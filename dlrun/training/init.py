@@ -57,7 +57,8 @@ def init_model(model, cfg) -> None:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise DlrunError(f"model.init_from: {path} is not a loadable checkpoint ({e})") from e
+            why = e.strerror.lower() if isinstance(e, OSError) and e.strerror else "not a PyTorch checkpoint"
+            raise DlrunError(f"model.init_from: {path}: {why} (give a dlrun run folder or a .pt checkpoint)") from e
         source = state.get("model", state) if isinstance(state, dict) else None
         if not isinstance(source, dict):
             raise DlrunError(f"model.init_from: {path} holds no state dict")
