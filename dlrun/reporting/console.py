@@ -119,7 +119,8 @@ def print_summary(summary: dict, run_dir: str) -> None:
         )
     if summary.get("test"):
         table.add_row("test", ", ".join(f"{k} {v:.4f}" for k, v in scalars(summary["test"]).items()))
-    table.add_row("time", f"{summary['wall_s']:.1f}s on {summary['device']}")
+    wall = summary["wall_s"]  # set-up to the end, all sessions of a resumed run
+    table.add_row("time", f"{wall:.2f}s on {summary['device']}" if wall < 1 else f"{wall:.1f}s on {summary['device']}")
     if summary.get("error"):  # why it stopped: an error only when it failed or diverged
         why = "error" if summary["status"] in ("failed", "diverged") else "reason"
         table.add_row(why, summary["error"])
