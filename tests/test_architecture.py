@@ -1,10 +1,13 @@
 """The code's own promises (issue: architecture): each config default written once and checked
 against its schema, a user's component checked against its signature before the run, commands
-that do not train never import torch, and old checkpoints still resume or say why not."""
+that do not train never import torch, old checkpoints still resume or say why not, and the docs
+name only files that exist."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -164,3 +167,15 @@ def test_a_checkpoint_of_the_previous_version_still_resumes(tmp_path, make_cfg):
 
     with pytest.raises(DlrunError, match="written by dlrun 0.1.0 or older .*missing rng"):
         Trainer(make_cfg(*run[:-1], "trainer.epochs=3"), str(tmp_path)).resume()
+
+
+def test_the_docs_name_only_files_that_exist():
+    # issue 12: the README (and ARCHITECTURE.md) name no file that does not exist in the repository;
+    # placeholders (conf/logger/NAME.yaml, search_width/optuna_<model>.yaml) are not names
+    root = Path(__file__).parents[1]
+    path = re.compile(r"(?<![\w./~<$-])((?:dlrun|conf|benchmarks|tests|docs|hydra_plugins|\.ci)/[\w./-]*[\w/])(<?)")
+    for doc in ("README.md", "ARCHITECTURE.md"):
+        named = {m.group(1) for m in path.finditer((root / doc).read_text()) if not m.group(2)}
+        placeholders = {p for p in named if re.search(r"/[A-Z]+[./]", p)}
+        missing = sorted(p for p in named - placeholders if not (root / p.rstrip("/")).exists())
+        assert len(named) > 20 and missing == [], (doc, missing)
