@@ -28,6 +28,7 @@ def make_run(
     overrides: list[str] = (),
     epochs: int = 3,
     seed: int = 0,
+    dataset: str = "digits",
 ) -> Path:
     """A run folder as dlrun writes it (the files compare reads), without training anything."""
     hydra_dir = path / ".hydra"
@@ -47,7 +48,7 @@ def make_run(
         "regularization": {},
     }
     (hydra_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    choices = {"dataset": "digits", "model": model, "optim": "adam", "hydra/launcher": "basic"}
+    choices = {"dataset": dataset, "model": model, "optim": "adam", "hydra/launcher": "basic"}
     (hydra_dir / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"runtime": {"choices": choices}}}))
     (hydra_dir / "overrides.yaml").write_text(yaml.safe_dump(list(overrides)))
     if summary is not None:

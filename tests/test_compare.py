@@ -233,3 +233,14 @@ def test_dlrun_compare_plot_into_a_missing_folder(runs, tmp_path):
     done = run_dlrun("compare", str(runs / "multirun"), "--plot", "/nonexistent/x.png", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "dlrun: error: compare: --plot /nonexistent/x.png: no such folder /nonexistent\n"
+
+
+def test_runs_on_different_datasets_are_flagged_not_ranked_silently(tmp_path, capsys):
+    make_run(tmp_path / "a", summary=completed_summary(0.9, 0.9), dataset="digits")
+    make_run(tmp_path / "b", summary=completed_summary(0.6, 0.6), dataset="mnist1d")
+    assert compare([str(tmp_path), "--format", "csv"]) in (None, 0)
+    err = capsys.readouterr().err
+    assert "dlrun: note: these runs differ in dataset: scores on different data are not comparable" in err
+    make_run(tmp_path / "c", summary=completed_summary(0.8, 0.8), dataset="digits")
+    assert compare([str(tmp_path / "a"), str(tmp_path / "c"), "--format", "csv"]) in (None, 0)
+    assert "note" not in capsys.readouterr().err  # one dataset: nothing to say

@@ -121,6 +121,10 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+# what the runs were trained and scored on: runs that differ here are not ranked against each other
+DATA_KEYS = ("dataset", "dataset.path", "dataset.test_path", "dataset.target", "dataset.task")
+
+
 @command
 def main(argv: list[str]) -> int | None:
     args = parser().parse_args(argv)
@@ -157,6 +161,14 @@ def main(argv: list[str]) -> int | None:
         sys.stdout.write(FORMATS[args.format](table))
         if grouped:
             print(lead_report(table), file=sys.stderr)
+    data = [k for k in differing if k in DATA_KEYS]
+    if data:  # the best of one dataset against the best of another says nothing
+        print(
+            f"dlrun: note: these runs differ in {', '.join(data)}: scores on different data are not "
+            "comparable, so the best marked is only the highest number (compare each dataset's runs "
+            "apart, e.g. --where dataset=NAME)",
+            file=sys.stderr,
+        )
     by_path = {display_path(run.path): run for run in runs}
     if args.plot:
         from dlrun.reporting.compare_plots import plot_curves
