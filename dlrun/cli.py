@@ -332,8 +332,9 @@ def causes(e: BaseException):
 
 def _search_dir(hc, multirun: bool) -> str | None:
     """The sweep folder of an Optuna search (continued by running its command again), else None."""
-    target = hc.sweeper.get("_target_", "") if multirun else ""
-    return hc.sweep.dir if target.startswith("hydra_plugins.dlrun_optuna_sweeper") else None
+    from dlrun.tuning.study import SWEEPER
+
+    return hc.sweep.dir if multirun and hc.sweeper.get("_target_") == SWEEPER else None
 
 
 def _stopped(e: BaseException, run_dir: str, phase: str, search_dir: str | None = None):

@@ -50,14 +50,22 @@ def remove_created(run_dir: str) -> bool:
 def signals_raise():
     """SIGINT/SIGTERM raise trainer.Interrupted in the main thread while this is open (the trainer's
     own handler takes over during its epoch loop and hands back at its end)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     from dlrun.training.trainer import Interrupted
 
     def handler(signum, frame):
         raise Interrupted(signum, clean=False)
 
+    with on_signals(handler):
+        yield
+
+
+@contextmanager
+def on_signals(handler):
+    """`handler` for SIGINT and SIGTERM while open, the previous handlers after. Only the main
+    thread can handle signals: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -86,20 +85,17 @@ def run_in_child(cfg: DictConfig, hc: DictConfig) -> float | None:
 
 
 def _wait_passing_signals(proc: subprocess.Popen) -> int:
+    from dlrun.results.guard import on_signals
+
     def forward(signum, frame):
         proc.send_signal(signum)
 
-    main = threading.current_thread() is threading.main_thread()
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} if main else {}
-    try:
+    with on_signals(forward):
         while True:
             try:
                 return proc.wait()
             except InterruptedError:
                 continue
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def _child(job_file: str) -> None:

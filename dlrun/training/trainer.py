@@ -11,7 +11,6 @@ import logging
 import math
 import platform
 import signal
-import threading
 import time
 from contextlib import contextmanager, nullcontext
 
@@ -37,6 +36,7 @@ from dlrun.metrics import (
 )
 from dlrun.reporting.callbacks import build_callbacks
 from dlrun.reporting.console import EpochReporter, print_summary
+from dlrun.results.guard import on_signals
 from dlrun.results.run_folder import RunFolder
 from dlrun.training import setup
 from dlrun.training.averaging import build_averaging
@@ -469,21 +469,14 @@ class LossWatch:
 def stop_on_signals(trainer: Trainer):
     """First SIGINT/SIGTERM: finish the current batch, save last.pt, stop. Second: stop at once
     (files stay intact: every write is atomic)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum, frame):
         if trainer.stop_signal is not None:
             raise Interrupted(signum, clean=False)
         trainer.stop_signal = signum
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_signals(handler):
         yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def train(cfg: DictConfig, run_dir: str) -> dict:
